@@ -1,0 +1,756 @@
+r"""Classification losses: cross-entropy, hinge, focal loss and label smoothing.
+
+Chapter 3 of the book (:doc:`/book/classification/index`). Every loss takes
+*logits* (unnormalised scores) as its primary input and follows the calling
+convention of :mod:`torch.nn.functional`::
+
+    loss(input, target, *, <hyper-parameters>, reduction="mean")
+
+The numerics are chosen on purpose: log-sum-exp with the maximum subtracted,
+``logsigmoid`` / ``log_softmax`` instead of ``log(sigmoid)`` / ``log(softmax)``,
+focal loss entirely in log space. Half precision (float16, bfloat16) is computed
+in float32 and cast back. The probability form of binary cross-entropy exists for
+teaching and clamps visibly (``log 0`` is replaced by ``-100``, as in PyTorch).
+
+Conventions (stated because the literature disagrees):
+
+* binary labels are ``{0, 1}`` for cross-entropy and focal loss and ``{-1, +1}``
+  for the hinge loss;
+* the multi-class hinge :func:`multi_margin` is Weston--Watkins *divided by the
+  number of classes*, exactly as :func:`torch.nn.functional.multi_margin_loss`;
+  :func:`crammer_singer_hinge` is the Crammer--Singer variant (largest violation only);
+* every ``*_grad`` function returns the gradient (or the subgradient chosen by
+  autograd at a kink) of the **summed** loss with respect to ``input``.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+
+from ._numerics import upcast
+from ._validation import (
+    as_float_tensor,
+    as_index_tensor,
+    check_class_indices,
+    check_in_range,
+    check_nonnegative,
+    check_positive,
+    check_reduction,
+    check_same_device,
+    check_same_shape,
+    reduce,
+)
+
+__all__ = [
+    "LOG_CLAMP",
+    "binary_cross_entropy",
+    "binary_cross_entropy_grad",
+    "binary_cross_entropy_with_logits",
+    "binary_cross_entropy_with_logits_grad",
+    "calibration_bins",
+    "crammer_singer_hinge",
+    "crammer_singer_hinge_grad",
+    "cross_entropy",
+    "cross_entropy_grad",
+    "expected_calibration_error",
+    "focal",
+    "focal_grad",
+    "focal_modulating_factor",
+    "hinge",
+    "hinge_grad",
+    "linear_svm_dual",
+    "log_softmax",
+    "logsumexp",
+    "multi_margin",
+    "multi_margin_grad",
+    "naive_softmax",
+    "smooth_labels",
+    "softmax",
+    "svm_primal_objective",
+]
+
+LOG_CLAMP = -100.0
+"""The floor applied to ``log p`` by :func:`binary_cross_entropy` (PyTorch's value)."""
+
+
+# --------------------------------------------------------------------------- primitives
+
+
+def logsumexp(input, dim: int = -1, keepdim: bool = False) -> torch.Tensor:
+    r"""Stable :math:`\log\sum_i e^{z_i}` along ``dim``: the max is subtracted first.
+
+    .. math:: \operatorname{LSE}(z) = c + \log\sum_i e^{z_i - c},\qquad c = \max_i z_i
+
+    Every exponent is :math:`\le 0`, so nothing overflows, and the sum is at least 1,
+    so its log is finite. ``c`` is treated as a constant in the backward pass (the
+    identity holds for any ``c``), which gives the gradient :math:`\operatorname{softmax}(z)`.
+    A slice whose entries are all :math:`-\infty` gives :math:`-\infty`.
+
+    Reference: Goodfellow, Bengio & Courville (2016), §4.1.
+    """
+    z = as_float_tensor(input, "input")
+    (zc,) = upcast(z)
+    c = zc.detach().amax(dim=dim, keepdim=True)
+    c = torch.where(torch.isfinite(c), c, torch.zeros_like(c))
+    out = c + torch.log(torch.exp(zc - c).sum(dim=dim, keepdim=True))
+    if not keepdim:
+        out = out.squeeze(dim)
+    return out.to(z.dtype)
+
+
+def log_softmax(input, dim: int = -1) -> torch.Tensor:
+    r"""Stable :math:`\log\operatorname{softmax}(z)_i = z_i - \operatorname{LSE}(z)` along ``dim``."""
+    z = as_float_tensor(input, "input")
+    (zc,) = upcast(z)
+    return (zc - logsumexp(zc, dim=dim, keepdim=True)).to(z.dtype)
+
+
+def softmax(input, dim: int = -1) -> torch.Tensor:
+    r"""Stable softmax :math:`\hat y_i = e^{z_i - c} / \sum_j e^{z_j - c}`, :math:`c = \max_j z_j`."""
+    z = as_float_tensor(input, "input")
+    return torch.exp(log_softmax(upcast(z)[0], dim=dim)).to(z.dtype)
+
+
+def naive_softmax(input, dim: int = -1) -> torch.Tensor:
+    r"""The textbook formula :math:`e^{z_i} / \sum_j e^{z_j}`, computed literally.
+
+    For teaching only: it overflows (``inf / inf = nan``) as soon as a logit exceeds
+    about 88.7 in float32 or 709.8 in float64. Use :func:`softmax`.
+    """
+    z = as_float_tensor(input, "input")
+    e = torch.exp(z)
+    return e / e.sum(dim=dim, keepdim=True)
+
+
+# --------------------------------------------------------------------------- binary cross-entropy
+
+
+def _binary_target(target, input: torch.Tensor) -> torch.Tensor:
+    target = as_float_tensor(target, "target", like=input)
+    check_same_shape(input, target)
+    check_same_device(("input", input), ("target", target))
+    if target.numel() and not bool(((target >= 0) & (target <= 1)).all()):
+        raise ValueError("target must hold values in [0, 1]")
+    return target
+
+
+def _pos_weight(pos_weight, input: torch.Tensor) -> torch.Tensor | None:
+    if pos_weight is None:
+        return None
+    if isinstance(pos_weight, torch.Tensor):
+        pw = as_float_tensor(pos_weight, "pos_weight")
+        check_same_device(("input", input), ("pos_weight", pw))
+        if pw.dim() > 1 or (pw.dim() == 1 and (input.dim() == 0 or pw.shape[0] != input.shape[-1])):
+            raise ValueError(
+                f"pos_weight must be a scalar or have shape (input.shape[-1],); got {tuple(pw.shape)}"
+            )
+        if not bool((pw >= 0).all()):
+            raise ValueError("pos_weight must be non-negative")
+        return pw
+    return torch.tensor(check_nonnegative(pos_weight, "pos_weight"), device=input.device)
+
+
+def binary_cross_entropy(input, target, *, reduction: str = "mean") -> torch.Tensor:
+    r"""Binary cross-entropy of predicted *probabilities* (the teaching form; clamps visibly).
+
+    .. math:: \ell(p, y) = -\bigl[y \max(\log p, -100) + (1 - y)\max(\log(1 - p), -100)\bigr]
+
+    The clamp is PyTorch's: a probability of exactly 0 or 1 gives a finite (and
+    meaningless) loss of 100 instead of :math:`\infty`. Prefer
+    :func:`binary_cross_entropy_with_logits`, which needs no clamp.
+
+    Args:
+        input: predicted probabilities :math:`p \in [0, 1]`, any shape.
+        target: labels :math:`y \in [0, 1]` (usually ``{0, 1}``), the same shape.
+        reduction: ``"none"`` | ``"mean"`` | ``"sum"``.
+
+    Returns:
+        The loss in ``input``'s dtype and on its device. Its gradient matches
+        PyTorch's wherever the clamp is not active (:math:`e^{-100} < p < 1 - e^{-100}`);
+        where it is active the gradient of the clamped term is 0.
+
+    Reference: Bishop (2006), §4.3.2.
+    """
+    p = as_float_tensor(input, "input")
+    y = _binary_target(target, p)
+    check_reduction(reduction)
+    if p.numel() and not bool(((p >= 0) & (p <= 1)).all()):
+        raise ValueError("input must hold probabilities in [0, 1]")
+    pc, yc = upcast(p, y)
+    log_p = _clamped_log(pc)
+    log_1mp = _clamped_log(1 - pc)
+    loss = -(yc * log_p + (1 - yc) * log_1mp)
+    return reduce(loss, reduction).to(p.dtype)
+
+
+def _clamped_log(p: torch.Tensor) -> torch.Tensor:
+    # Double where: log is never evaluated at 0, so the backward pass has no 0 * inf.
+    positive = p > 0
+    safe = torch.log(torch.where(positive, p, torch.ones_like(p)))
+    return torch.where(positive, safe, torch.full_like(p, LOG_CLAMP)).clamp(min=LOG_CLAMP)
+
+
+def binary_cross_entropy_grad(input, target) -> torch.Tensor:
+    r"""Derivative of the summed :func:`binary_cross_entropy` in :math:`p`: :math:`\frac{p - y}{p(1 - p)}`.
+
+    Valid where the clamp is inactive, :math:`0 < p < 1`.
+    """
+    p = as_float_tensor(input, "input")
+    y = _binary_target(target, p)
+    return (p - y) / (p * (1 - p))
+
+
+def binary_cross_entropy_with_logits(
+    input, target, *, pos_weight=None, reduction: str = "mean"
+) -> torch.Tensor:
+    r"""Binary cross-entropy from logits, via log-sigmoid (no clamp needed).
+
+    .. math:: \ell(z, y) = -\bigl[w_+\, y \log\sigma(z) + (1 - y)\log\sigma(-z)\bigr]
+              = w_+\, y\,\operatorname{softplus}(-z) + (1 - y)\operatorname{softplus}(z)
+
+    Args:
+        input: logits :math:`z`, any shape, floating point.
+        target: labels :math:`y \in [0, 1]`, the same shape (no broadcasting).
+        pos_weight: weight :math:`w_+ \ge 0` of the positive term (a number, or a tensor
+            of shape ``(input.shape[-1],)``, one per class, as in PyTorch); default 1.
+        reduction: ``"none"`` | ``"mean"`` | ``"sum"``.
+
+    Returns:
+        The loss in ``input``'s dtype and on its device; finite for every finite logit.
+
+    Reference: Bishop (2006), §4.3.2.
+    """
+    z = as_float_tensor(input, "input")
+    y = _binary_target(target, z)
+    pw = _pos_weight(pos_weight, z)
+    check_reduction(reduction)
+    zc, yc = upcast(z, y)
+    pos = yc if pw is None else yc * pw.to(zc.dtype)
+    loss = -(pos * torch.nn.functional.logsigmoid(zc) + (1 - yc) * torch.nn.functional.logsigmoid(-zc))
+    return reduce(loss, reduction).to(z.dtype)
+
+
+def binary_cross_entropy_with_logits_grad(input, target, *, pos_weight=None) -> torch.Tensor:
+    r"""Derivative of the summed :func:`binary_cross_entropy_with_logits` in :math:`z`.
+
+    .. math:: \frac{\partial \ell}{\partial z} = (1 - y)\,\sigma(z) - w_+\, y\,(1 - \sigma(z)),
+              \quad\text{which is } \sigma(z) - y \text{ when } w_+ = 1.
+    """
+    z = as_float_tensor(input, "input")
+    y = _binary_target(target, z)
+    pw = _pos_weight(pos_weight, z)
+    s = torch.sigmoid(z)
+    if pw is None:
+        return s - y
+    return (1 - y) * s - pw.to(z.dtype) * y * (1 - s)
+
+
+# --------------------------------------------------------------------------- categorical cross-entropy
+
+
+def _class_last(z: torch.Tensor) -> torch.Tensor:
+    """Move the class dimension (0 for 1-D input, else 1, as in PyTorch) to the end."""
+    return z if z.dim() == 1 else z.movedim(1, -1)
+
+
+def _class_back(z: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
+    return z if like.dim() == 1 else z.movedim(-1, 1)
+
+
+def _ce_targets(input, target, weight, ignore_index, label_smoothing):
+    """Validate the arguments of :func:`cross_entropy`; return the per-sample target mass.
+
+    Returns ``(z, q, norm, mask)`` with ``z`` the logits (class dimension last, in the
+    compute dtype), ``q`` the unnormalised target mass per class (weights and smoothing
+    included, zero for ignored samples), ``norm`` the per-sample normaliser of the
+    ``"mean"`` reduction (``None`` for probability targets, whose mean is over samples).
+    """
+    z = as_float_tensor(input, "input")
+    if z.dim() == 0:
+        raise ValueError("input must have a class dimension: shape (C,), (N, C) or (N, C, d1, ...); got a scalar")
+    num_classes = z.shape[0 if z.dim() == 1 else 1]
+    if not isinstance(target, torch.Tensor):
+        try:
+            target = torch.as_tensor(target, device=z.device)
+        except (TypeError, ValueError, RuntimeError) as exc:
+            raise TypeError(f"target must be class indices or class probabilities; got {type(target).__name__}") from exc
+    probabilities = target.is_floating_point() and target.shape == z.shape
+    if probabilities:
+        t = target.to(z.dtype)
+    else:
+        t = as_index_tensor(target, "target")
+        expected = () if z.dim() == 1 else (z.shape[0], *z.shape[2:])
+        if tuple(t.shape) != tuple(expected):
+            raise ValueError(
+                f"target must hold class indices of shape {tuple(expected)} or probabilities of shape "
+                f"{tuple(z.shape)}; got shape {tuple(t.shape)}"
+            )
+    check_same_device(("input", z), ("target", t))
+    if isinstance(ignore_index, bool) or not isinstance(ignore_index, int):
+        raise TypeError(f"ignore_index must be an int; got {type(ignore_index).__name__}")
+    eps = check_in_range(label_smoothing, "label_smoothing", 0.0, 1.0)
+    if weight is not None:
+        weight = as_float_tensor(weight, "weight", like=z)
+        check_same_device(("input", z), ("weight", weight))
+        if weight.shape != (num_classes,):
+            raise ValueError(f"weight must have shape ({num_classes},), one per class; got {tuple(weight.shape)}")
+    (zc,) = upcast(z)
+    zc = _class_last(zc)
+    w = None if weight is None else weight.to(zc.dtype)
+    if probabilities:
+        if t.numel() and not bool(((t >= 0) & (t <= 1)).all()):
+            raise ValueError("target probabilities must lie in [0, 1]")
+        q = _class_last(t.to(zc.dtype)) * (1 - eps) + eps / num_classes
+        if w is not None:
+            q = q * w
+        return zc, q, None
+    check_class_indices(t, num_classes, "target", ignore_index=ignore_index)
+    keep = t != ignore_index
+    safe = torch.where(keep, t, torch.zeros_like(t))
+    onehot = torch.nn.functional.one_hot(safe, num_classes).to(zc.dtype)
+    w_all = torch.ones(num_classes, dtype=zc.dtype, device=zc.device) if w is None else w
+    w_y = w_all[safe]
+    q = (1 - eps) * w_y[..., None] * onehot + (eps / num_classes) * w_all
+    keep_f = keep.to(zc.dtype)
+    return zc, q * keep_f[..., None], w_y * keep_f
+
+
+def cross_entropy(
+    input,
+    target,
+    *,
+    weight=None,
+    ignore_index: int = -100,
+    label_smoothing: float = 0.0,
+    reduction: str = "mean",
+) -> torch.Tensor:
+    r"""Categorical cross-entropy of logits, as :func:`torch.nn.functional.cross_entropy`.
+
+    .. math:: \ell(z, y) = -\sum_c q_c \log\operatorname{softmax}(z)_c,\qquad
+              q_c = w_c\bigl[(1 - \varepsilon)\,y_c + \varepsilon / C\bigr]
+
+    where :math:`y` is one-hot (class-index targets) or a probability vector.
+
+    Args:
+        input: logits, shape ``(C,)``, ``(N, C)`` or ``(N, C, d1, ...)`` (classes on
+            dimension 1, as in PyTorch).
+        target: integer class indices of shape ``(N, d1, ...)`` (``()`` for 1-D input), or
+            class probabilities of the same shape as ``input``. Floating-point labels of
+            the index shape are a ``TypeError``; an index outside ``[0, C)`` other than
+            ``ignore_index`` is an ``IndexError``.
+        weight: per-class weights :math:`w`, shape ``(C,)``.
+        ignore_index: class-index targets equal to it contribute nothing (index targets only).
+        label_smoothing: :math:`\varepsilon \in [0, 1]`.
+        reduction: ``"none"`` | ``"mean"`` | ``"sum"``. With index targets ``"mean"``
+            divides by :math:`\sum_n w_{y_n}` over non-ignored samples (PyTorch's
+            normaliser); with probability targets it divides by the number of samples.
+            If every sample is ignored the mean is a zero that still back-propagates
+            (PyTorch returns NaN).
+
+    Returns:
+        The loss in ``input``'s dtype and on its device.
+
+    Reference: Goodfellow, Bengio & Courville (2016), §6.2.2.3; Szegedy et al. (2016) for smoothing.
+    """
+    zc, q, norm = _ce_targets(input, target, weight, ignore_index, label_smoothing)
+    check_reduction(reduction)
+    dtype = input.dtype if isinstance(input, torch.Tensor) else zc.dtype
+    logp = zc - logsumexp(zc, dim=-1, keepdim=True)
+    loss = -(q * logp).sum(dim=-1)
+    return reduce(loss, reduction, weight=norm).to(dtype)
+
+
+def cross_entropy_grad(
+    input, target, *, weight=None, ignore_index: int = -100, label_smoothing: float = 0.0
+) -> torch.Tensor:
+    r"""Gradient of the summed :func:`cross_entropy` in the logits.
+
+    .. math:: \frac{\partial \ell}{\partial z_j} = \Bigl(\sum_c q_c\Bigr)\hat y_j - q_j,
+
+    which is the familiar :math:`\hat y - y` when the targets sum to one and there are
+    no class weights. Ignored samples get a zero gradient. Same shape as ``input``.
+    """
+    zc, q, _ = _ce_targets(input, target, weight, ignore_index, label_smoothing)
+    p = softmax(zc, dim=-1)
+    g = q.sum(dim=-1, keepdim=True) * p - q
+    z = as_float_tensor(input, "input")
+    return _class_back(g, z).to(z.dtype)
+
+
+def smooth_labels(target, num_classes: int, *, epsilon: float) -> torch.Tensor:
+    r"""Smoothed one-hot targets :math:`y'_c = (1 - \varepsilon)\,[c = y] + \varepsilon / K`.
+
+    Args:
+        target: integer class indices, any shape.
+        num_classes: the number of classes :math:`K \ge 1`.
+        epsilon: the smoothing :math:`\varepsilon \in [0, 1]`.
+
+    Returns:
+        A float tensor of shape ``(*target.shape, K)`` in the default dtype; each row sums to 1.
+
+    Reference: Szegedy et al. (2016); Müller, Kornblith & Hinton (2019).
+    """
+    if isinstance(num_classes, bool) or not isinstance(num_classes, int) or num_classes < 1:
+        raise ValueError(f"num_classes must be a positive int; got {num_classes!r}")
+    eps = check_in_range(epsilon, "epsilon", 0.0, 1.0)
+    t = as_index_tensor(target, "target")
+    check_class_indices(t, num_classes, "target")
+    onehot = torch.nn.functional.one_hot(t, num_classes).to(torch.get_default_dtype())
+    return (1 - eps) * onehot + eps / num_classes
+
+
+# --------------------------------------------------------------------------- hinge losses
+
+
+def _sign_target(target, input: torch.Tensor) -> torch.Tensor:
+    if isinstance(target, torch.Tensor) and not target.is_floating_point() and target.dtype != torch.bool:
+        target = target.to(input.dtype)
+    y = as_float_tensor(target, "target", like=input)
+    check_same_shape(input, y)
+    check_same_device(("input", input), ("target", y))
+    if y.numel() and not bool(((y == 1) | (y == -1)).all()):
+        raise ValueError("target must hold labels -1 or +1 (the hinge loss's label convention)")
+    return y.to(input.dtype)
+
+
+def hinge(input, target, *, margin: float = 1.0, reduction: str = "mean") -> torch.Tensor:
+    r"""Binary hinge loss :math:`\ell(z, y) = \max(0, m - y z)` with labels :math:`y \in \{-1, +1\}`.
+
+    Args:
+        input: decision values (scores) :math:`z`, any shape, floating point.
+        target: labels :math:`y \in \{-1, +1\}` (integer or floating), the same shape.
+        margin: :math:`m > 0` (1 for the SVM).
+        reduction: ``"none"`` | ``"mean"`` | ``"sum"``.
+
+    Returns:
+        The loss in ``input``'s dtype and on its device.
+
+    Reference: Vapnik (1998); Shalev-Shwartz & Ben-David (2014), §15.2.
+    """
+    z = as_float_tensor(input, "input")
+    y = _sign_target(target, z)
+    m = check_positive(margin, "margin")
+    check_reduction(reduction)
+    return reduce(torch.relu(m - y * z), reduction)
+
+
+def hinge_grad(input, target, *, margin: float = 1.0) -> torch.Tensor:
+    r"""Subgradient of the summed :func:`hinge`: :math:`-y` where :math:`y z < m`, else 0 (also at the kink)."""
+    z = as_float_tensor(input, "input")
+    y = _sign_target(target, z)
+    m = check_positive(margin, "margin")
+    return torch.where(y * z < m, -y, torch.zeros_like(z))
+
+
+def _multiclass_args(input, target, margin, weight=None):
+    z = as_float_tensor(input, "input")
+    if z.dim() not in (1, 2):
+        raise ValueError(f"input must have shape (C,) or (N, C); got {tuple(z.shape)}")
+    num_classes = z.shape[-1]
+    t = as_index_tensor(target, "target", like=z)
+    if tuple(t.shape) != tuple(z.shape[:-1]):
+        raise ValueError(f"target must have shape {tuple(z.shape[:-1])}; got {tuple(t.shape)}")
+    check_same_device(("input", z), ("target", t))
+    check_class_indices(t, num_classes, "target")
+    m = check_positive(margin, "margin")
+    if weight is not None:
+        weight = as_float_tensor(weight, "weight", like=z)
+        check_same_device(("input", z), ("weight", weight))
+        if weight.shape != (num_classes,):
+            raise ValueError(f"weight must have shape ({num_classes},), one per class; got {tuple(weight.shape)}")
+    return z, t, m, weight
+
+
+def _margins(z: torch.Tensor, t: torch.Tensor, m: float) -> tuple[torch.Tensor, torch.Tensor]:
+    """The violations :math:`m - z_y + z_j` and the mask of :math:`j \\ne y`."""
+    z_y = z.gather(-1, t[..., None])
+    others = torch.nn.functional.one_hot(t, z.shape[-1]) == 0
+    return m - z_y + z, others
+
+
+def multi_margin(
+    input, target, *, p: int = 1, margin: float = 1.0, weight=None, reduction: str = "mean"
+) -> torch.Tensor:
+    r"""Weston--Watkins multi-class hinge, normalised by :math:`C` as :func:`torch.nn.functional.multi_margin_loss`.
+
+    .. math:: \ell(z, y) = \frac{w_y}{C}\sum_{j \ne y} \max(0,\ m - z_y + z_j)^p
+
+    Every class that violates the margin contributes. Multiply by :math:`C` for the
+    unnormalised sum of Weston & Watkins (1999) and of most lecture notes.
+
+    Args:
+        input: scores, shape ``(C,)`` or ``(N, C)``.
+        target: integer class indices, shape ``()`` or ``(N,)``.
+        p: 1 (hinge) or 2 (squared hinge).
+        margin: :math:`m > 0`.
+        weight: per-class weights :math:`w`, shape ``(C,)``, applied by the *true* class.
+        reduction: ``"none"`` | ``"mean"`` | ``"sum"`` (the mean is over samples).
+
+    Reference: Weston & Watkins (1999); Crammer & Singer (2001) compare the variants.
+    """
+    if p not in (1, 2) or isinstance(p, bool):
+        raise ValueError(f"p must be 1 or 2; got {p!r}")
+    z, t, m, w = _multiclass_args(input, target, margin, weight)
+    check_reduction(reduction)
+    v, others = _margins(z, t, m)
+    h = torch.relu(v) ** p * others
+    loss = h.sum(-1) / z.shape[-1]
+    if w is not None:
+        loss = loss * w[t]
+    return reduce(loss, reduction)
+
+
+def multi_margin_grad(input, target, *, p: int = 1, margin: float = 1.0, weight=None) -> torch.Tensor:
+    r"""Subgradient of the summed :func:`multi_margin` in the scores (0 at kinks)."""
+    if p not in (1, 2) or isinstance(p, bool):
+        raise ValueError(f"p must be 1 or 2; got {p!r}")
+    z, t, m, w = _multiclass_args(input, target, margin, weight)
+    v, others = _margins(z, t, m)
+    active = (v > 0) & others
+    d = torch.where(active, p * v.clamp(min=0) ** (p - 1), torch.zeros_like(v)) / z.shape[-1]
+    if w is not None:
+        d = d * w[t][..., None]
+    onehot = torch.nn.functional.one_hot(t, z.shape[-1]).to(z.dtype)
+    return d - onehot * d.sum(-1, keepdim=True)
+
+
+def crammer_singer_hinge(input, target, *, margin: float = 1.0, reduction: str = "mean") -> torch.Tensor:
+    r"""Crammer--Singer multi-class hinge: only the largest violation counts.
+
+    .. math:: \ell(z, y) = \max\bigl(0,\ m + \max_{j \ne y} z_j - z_y\bigr)
+
+    Args:
+        input: scores, shape ``(C,)`` or ``(N, C)`` with :math:`C \ge 2`.
+        target: integer class indices, shape ``()`` or ``(N,)``.
+        margin: :math:`m > 0`.
+        reduction: ``"none"`` | ``"mean"`` | ``"sum"``.
+
+    Reference: Crammer & Singer (2001).
+    """
+    z, t, m, _ = _multiclass_args(input, target, margin)
+    check_reduction(reduction)
+    if z.shape[-1] < 2:
+        raise ValueError("input must have at least 2 classes")
+    v, others = _margins(z, t, m)
+    worst = torch.where(others, v, torch.full_like(v, -math.inf)).max(dim=-1).values
+    return reduce(torch.relu(worst), reduction)
+
+
+def crammer_singer_hinge_grad(input, target, *, margin: float = 1.0) -> torch.Tensor:
+    r"""Subgradient of the summed :func:`crammer_singer_hinge`: :math:`e_{j^*} - e_y` when active, else 0."""
+    z, t, m, _ = _multiclass_args(input, target, margin)
+    v, others = _margins(z, t, m)
+    worst, j = torch.where(others, v, torch.full_like(v, -math.inf)).max(dim=-1)
+    n = z.shape[-1]
+    g = torch.nn.functional.one_hot(j, n).to(z.dtype) - torch.nn.functional.one_hot(t, n).to(z.dtype)
+    return g * (worst > 0).to(z.dtype)[..., None]
+
+
+def svm_primal_objective(w, b, x, y, *, C: float) -> torch.Tensor:
+    r"""The soft-margin SVM objective :math:`\tfrac12\|w\|^2 + C\sum_i \max(0, 1 - y_i(w^\top x_i + b))`.
+
+    ``x`` has shape ``(n, d)``, ``y`` labels in ``{-1, +1}`` of shape ``(n,)``.
+    """
+    x = as_float_tensor(x, "x")
+    w = as_float_tensor(w, "w", like=x)
+    C = check_positive(C, "C")
+    scores = x @ w + b
+    return 0.5 * (w * w).sum() + C * hinge(scores, y, reduction="sum")
+
+
+def linear_svm_dual(x, y, *, C: float, tol: float = 1e-12):
+    r"""Solve the soft-margin linear SVM through its dual QP (SciPy's SLSQP).
+
+    .. math:: \max_{\alpha}\ \sum_i \alpha_i - \tfrac12 \sum_{i,j}\alpha_i\alpha_j y_i y_j x_i^\top x_j
+              \quad\text{s.t.}\quad 0 \le \alpha_i \le C,\ \sum_i \alpha_i y_i = 0
+
+    Then :math:`w = \sum_i \alpha_i y_i x_i` and :math:`b` is averaged over the margin
+    support vectors (:math:`0 < \alpha_i < C`).
+
+    Args:
+        x: features, shape ``(n, d)``.
+        y: labels in ``{-1, +1}``, shape ``(n,)``.
+        C: the box constraint :math:`C > 0` (the primal's hinge weight).
+        tol: SLSQP's tolerance.
+
+    Returns:
+        ``(alpha, w, b, dual_objective)`` as float64 NumPy values.
+
+    Reference: Vapnik (1998); Boyd & Vandenberghe (2004), §8.6.1.
+    """
+    from scipy.optimize import minimize
+
+    C = check_positive(C, "C")
+    X = np.asarray(torch.as_tensor(x).detach().cpu(), dtype=np.float64)
+    Y = np.asarray(torch.as_tensor(y).detach().cpu(), dtype=np.float64)
+    if X.ndim != 2 or Y.shape != (X.shape[0],):
+        raise ValueError(f"x must have shape (n, d) and y shape (n,); got {X.shape} and {Y.shape}")
+    if not np.all(np.abs(Y) == 1):
+        raise ValueError("y must hold labels -1 or +1")
+    G = (Y[:, None] * X) @ (Y[:, None] * X).T
+
+    def neg_dual(a):
+        return 0.5 * a @ G @ a - a.sum()
+
+    def neg_dual_grad(a):
+        return G @ a - 1.0
+
+    n = X.shape[0]
+    res = minimize(
+        neg_dual,
+        np.zeros(n),
+        jac=neg_dual_grad,
+        method="SLSQP",
+        bounds=[(0.0, C)] * n,
+        constraints=[{"type": "eq", "fun": lambda a: a @ Y, "jac": lambda a: Y}],
+        options={"ftol": tol, "maxiter": 1000},
+    )
+    if not res.success:
+        raise RuntimeError(f"the dual QP did not converge: {res.message}")
+    alpha = np.clip(res.x, 0.0, C)
+    w = (alpha * Y) @ X
+    thr = 1e-6 * C
+    margin_sv = (alpha > thr) & (alpha < C - thr)
+    sv = margin_sv if margin_sv.any() else alpha > thr
+    b = float(np.mean(Y[sv] - X[sv] @ w))
+    return alpha, w, b, float(-neg_dual(alpha))
+
+
+# --------------------------------------------------------------------------- focal loss
+
+
+def _binary_labels(target, input: torch.Tensor) -> torch.Tensor:
+    if isinstance(target, torch.Tensor) and not target.is_floating_point() and target.dtype != torch.bool:
+        target = target.to(input.dtype)
+    y = as_float_tensor(target, "target", like=input)
+    check_same_shape(input, y)
+    check_same_device(("input", input), ("target", y))
+    if y.numel() and not bool(((y == 0) | (y == 1)).all()):
+        raise ValueError("target must hold binary labels 0 or 1")
+    return y.to(input.dtype)
+
+
+def _focal_parts(z, y, alpha):
+    """log p_t, log(1 - p_t), the sign s = 2y - 1 and alpha_t, all in log space."""
+    s = 2 * y - 1
+    x = s * z
+    log_pt = torch.nn.functional.logsigmoid(x)
+    log_1mpt = torch.nn.functional.logsigmoid(-x)
+    alpha_t = torch.ones_like(z) if alpha is None else alpha * y + (1 - alpha) * (1 - y)
+    return log_pt, log_1mpt, s, alpha_t
+
+
+def focal(input, target, *, alpha: float | None = None, gamma: float = 2.0, reduction: str = "mean") -> torch.Tensor:
+    r"""Binary (sigmoid) focal loss, computed in log space.
+
+    .. math:: \mathrm{FL}(z, y) = -\alpha_t\,(1 - p_t)^{\gamma}\log p_t,\qquad
+              p_t = \sigma\bigl((2y - 1)z\bigr),\quad
+              \alpha_t = \alpha y + (1 - \alpha)(1 - y)
+
+    with :math:`(1 - p_t)^\gamma = \exp\bigl(\gamma \log\sigma(-(2y-1)z)\bigr)` and
+    :math:`\log p_t` from ``logsigmoid``, so the loss and its gradient are finite for
+    every finite logit and every :math:`\gamma \ge 0` (including :math:`0 < \gamma < 1`,
+    where the probability-space form has an infinite derivative at :math:`p_t = 1`).
+    With :math:`\gamma = 0` and no ``alpha`` it is binary cross-entropy.
+
+    Args:
+        input: logits :math:`z`, any shape.
+        target: binary labels :math:`y \in \{0, 1\}` (integer or floating), the same shape.
+        alpha: :math:`\alpha \in [0, 1]`, the weight of the positive class, or ``None``
+            for :math:`\alpha_t = 1`.
+        gamma: the focusing parameter :math:`\gamma \ge 0`.
+        reduction: ``"none"`` | ``"mean"`` | ``"sum"``.
+
+    Reference: Lin, Goyal, Girshick, He & Dollár (2017).
+    """
+    z = as_float_tensor(input, "input")
+    y = _binary_labels(target, z)
+    if alpha is not None:
+        alpha = check_in_range(alpha, "alpha", 0.0, 1.0)
+    gamma = check_nonnegative(gamma, "gamma")
+    check_reduction(reduction)
+    zc, yc = upcast(z, y)
+    log_pt, log_1mpt, _, alpha_t = _focal_parts(zc, yc, alpha)
+    loss = -alpha_t * torch.exp(gamma * log_1mpt) * log_pt
+    return reduce(loss, reduction).to(z.dtype)
+
+
+def focal_grad(input, target, *, alpha: float | None = None, gamma: float = 2.0) -> torch.Tensor:
+    r"""Derivative of the summed :func:`focal` in the logit, with labels :math:`y \in \{0, 1\}`.
+
+    .. math:: \frac{\partial\,\mathrm{FL}}{\partial z} = \alpha_t\, s\,(1 - p_t)^{\gamma}
+              \bigl(\gamma\, p_t \log p_t + p_t - 1\bigr),\qquad s = 2y - 1 \in \{-1, +1\}.
+
+    Lin et al. (2017) write the same formula with :math:`y \in \{-1, +1\}` in place of :math:`s`.
+    """
+    z = as_float_tensor(input, "input")
+    y = _binary_labels(target, z)
+    if alpha is not None:
+        alpha = check_in_range(alpha, "alpha", 0.0, 1.0)
+    gamma = check_nonnegative(gamma, "gamma")
+    zc, yc = upcast(z, y)
+    log_pt, log_1mpt, s, alpha_t = _focal_parts(zc, yc, alpha)
+    pt = torch.exp(log_pt)
+    g = alpha_t * s * torch.exp(gamma * log_1mpt) * (gamma * pt * log_pt - torch.exp(log_1mpt))
+    return g.to(z.dtype)
+
+
+def focal_modulating_factor(p_t, *, gamma: float) -> torch.Tensor:
+    r"""The modulating factor :math:`(1 - p_t)^\gamma` that multiplies cross-entropy in focal loss."""
+    p = as_float_tensor(p_t, "p_t")
+    gamma = check_nonnegative(gamma, "gamma")
+    if p.numel() and not bool(((p >= 0) & (p <= 1)).all()):
+        raise ValueError("p_t must hold probabilities in [0, 1]")
+    return (1 - p) ** gamma
+
+
+# --------------------------------------------------------------------------- calibration
+
+
+def calibration_bins(confidence, correct, *, n_bins: int = 10):
+    r"""Equal-width reliability bins on :math:`[0, 1]`.
+
+    Args:
+        confidence: predicted probabilities of the predicted (or positive) class, shape ``(n,)``.
+        correct: 1 where the prediction was right (or the label positive), shape ``(n,)``.
+        n_bins: the number of bins (at least 1).
+
+    Returns:
+        ``(mean_confidence, accuracy, count)``, each a float64 tensor of shape ``(n_bins,)``;
+        empty bins hold NaN in the first two and 0 in ``count``.
+    """
+    conf = as_float_tensor(confidence, "confidence").detach().double().flatten()
+    corr = torch.as_tensor(correct).detach().to(conf.device).double().flatten()
+    if conf.shape != corr.shape:
+        raise ValueError(f"confidence and correct must have the same shape; got {tuple(conf.shape)} and {tuple(corr.shape)}")
+    if isinstance(n_bins, bool) or not isinstance(n_bins, int) or n_bins < 1:
+        raise ValueError(f"n_bins must be a positive int; got {n_bins!r}")
+    if conf.numel() and not bool(((conf >= 0) & (conf <= 1)).all()):
+        raise ValueError("confidence must lie in [0, 1]")
+    idx = torch.clamp((conf * n_bins).long(), max=n_bins - 1)
+    count = torch.zeros(n_bins, dtype=torch.float64, device=conf.device).index_add_(0, idx, torch.ones_like(conf))
+    s_conf = torch.zeros_like(count).index_add_(0, idx, conf)
+    s_corr = torch.zeros_like(count).index_add_(0, idx, corr)
+    nan = torch.full_like(count, math.nan)
+    return (
+        torch.where(count > 0, s_conf / count.clamp(min=1), nan),
+        torch.where(count > 0, s_corr / count.clamp(min=1), nan),
+        count,
+    )
+
+
+def expected_calibration_error(confidence, correct, *, n_bins: int = 10) -> float:
+    r"""Expected calibration error :math:`\sum_b \frac{n_b}{n}\,\bigl|\mathrm{acc}_b - \mathrm{conf}_b\bigr|`.
+
+    Equal-width bins (see :func:`calibration_bins`). Reference: Guo, Pleiss, Sun &
+    Weinberger (2017).
+    """
+    conf, acc, count = calibration_bins(confidence, correct, n_bins=n_bins)
+    n = count.sum()
+    if n == 0:
+        return 0.0
+    gap = torch.where(count > 0, (acc - conf).abs(), torch.zeros_like(count))
+    return float((count * gap).sum() / n)
