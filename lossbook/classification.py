@@ -270,13 +270,17 @@ def _ce_targets(input, target, weight, ignore_index, label_smoothing):
     """
     z = as_float_tensor(input, "input")
     if z.dim() == 0:
-        raise ValueError("input must have a class dimension: shape (C,), (N, C) or (N, C, d1, ...); got a scalar")
+        raise ValueError(
+            "input must have a class dimension: shape (C,), (N, C) or (N, C, d1, ...); got a scalar"
+        )
     num_classes = z.shape[0 if z.dim() == 1 else 1]
     if not isinstance(target, torch.Tensor):
         try:
             target = torch.as_tensor(target, device=z.device)
         except (TypeError, ValueError, RuntimeError) as exc:
-            raise TypeError(f"target must be class indices or class probabilities; got {type(target).__name__}") from exc
+            raise TypeError(
+                f"target must be class indices or class probabilities; got {type(target).__name__}"
+            ) from exc
     probabilities = target.is_floating_point() and target.shape == z.shape
     if probabilities:
         t = target.to(z.dtype)
@@ -296,7 +300,9 @@ def _ce_targets(input, target, weight, ignore_index, label_smoothing):
         weight = as_float_tensor(weight, "weight", like=z)
         check_same_device(("input", z), ("weight", weight))
         if weight.shape != (num_classes,):
-            raise ValueError(f"weight must have shape ({num_classes},), one per class; got {tuple(weight.shape)}")
+            raise ValueError(
+                f"weight must have shape ({num_classes},), one per class; got {tuple(weight.shape)}"
+            )
     (zc,) = upcast(z)
     zc = _class_last(zc)
     w = None if weight is None else weight.to(zc.dtype)
@@ -438,7 +444,7 @@ def hinge(input, target, *, margin: float = 1.0, reduction: str = "mean") -> tor
 
 
 def hinge_grad(input, target, *, margin: float = 1.0) -> torch.Tensor:
-    r"""Subgradient of the summed :func:`hinge`: :math:`-y` where :math:`y z < m`, else 0 (also at the kink)."""
+    r"""Subgradient of the summed :func:`hinge`: :math:`-y` where :math:`yz < m`, else 0 (0 at the kink)."""
     z = as_float_tensor(input, "input")
     y = _sign_target(target, z)
     m = check_positive(margin, "margin")
@@ -460,7 +466,9 @@ def _multiclass_args(input, target, margin, weight=None):
         weight = as_float_tensor(weight, "weight", like=z)
         check_same_device(("input", z), ("weight", weight))
         if weight.shape != (num_classes,):
-            raise ValueError(f"weight must have shape ({num_classes},), one per class; got {tuple(weight.shape)}")
+            raise ValueError(
+                f"weight must have shape ({num_classes},), one per class; got {tuple(weight.shape)}"
+            )
     return z, t, m, weight
 
 
@@ -474,7 +482,7 @@ def _margins(z: torch.Tensor, t: torch.Tensor, m: float) -> tuple[torch.Tensor, 
 def multi_margin(
     input, target, *, p: int = 1, margin: float = 1.0, weight=None, reduction: str = "mean"
 ) -> torch.Tensor:
-    r"""Weston--Watkins multi-class hinge, normalised by :math:`C` as :func:`torch.nn.functional.multi_margin_loss`.
+    r"""Weston--Watkins multi-class hinge over :math:`C`, as :func:`torch.nn.functional.multi_margin_loss`.
 
     .. math:: \ell(z, y) = \frac{w_y}{C}\sum_{j \ne y} \max(0,\ m - z_y + z_j)^p
 
@@ -643,7 +651,9 @@ def _focal_parts(z, y, alpha):
     return log_pt, log_1mpt, s, alpha_t
 
 
-def focal(input, target, *, alpha: float | None = None, gamma: float = 2.0, reduction: str = "mean") -> torch.Tensor:
+def focal(
+    input, target, *, alpha: float | None = None, gamma: float = 2.0, reduction: str = "mean"
+) -> torch.Tensor:
     r"""Binary (sigmoid) focal loss, computed in log space.
 
     .. math:: \mathrm{FL}(z, y) = -\alpha_t\,(1 - p_t)^{\gamma}\log p_t,\qquad
@@ -725,13 +735,18 @@ def calibration_bins(confidence, correct, *, n_bins: int = 10):
     conf = as_float_tensor(confidence, "confidence").detach().double().flatten()
     corr = torch.as_tensor(correct).detach().to(conf.device).double().flatten()
     if conf.shape != corr.shape:
-        raise ValueError(f"confidence and correct must have the same shape; got {tuple(conf.shape)} and {tuple(corr.shape)}")
+        raise ValueError(
+            "confidence and correct must have the same shape; "
+            f"got {tuple(conf.shape)} and {tuple(corr.shape)}"
+        )
     if isinstance(n_bins, bool) or not isinstance(n_bins, int) or n_bins < 1:
         raise ValueError(f"n_bins must be a positive int; got {n_bins!r}")
     if conf.numel() and not bool(((conf >= 0) & (conf <= 1)).all()):
         raise ValueError("confidence must lie in [0, 1]")
     idx = torch.clamp((conf * n_bins).long(), max=n_bins - 1)
-    count = torch.zeros(n_bins, dtype=torch.float64, device=conf.device).index_add_(0, idx, torch.ones_like(conf))
+    count = torch.zeros(n_bins, dtype=torch.float64, device=conf.device).index_add_(
+        0, idx, torch.ones_like(conf)
+    )
     s_conf = torch.zeros_like(count).index_add_(0, idx, conf)
     s_corr = torch.zeros_like(count).index_add_(0, idx, corr)
     nan = torch.full_like(count, math.nan)
