@@ -79,6 +79,13 @@ LOG_CLAMP = -100.0
 # --------------------------------------------------------------------------- primitives
 
 
+def _shift_by_max(z: torch.Tensor, dim: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(z - c, c)`` with ``c = max(z)`` along ``dim`` (0 where the max is not finite), ``c`` detached."""
+    c = z.detach().amax(dim=dim, keepdim=True)
+    c = torch.where(torch.isfinite(c), c, torch.zeros_like(c))
+    return z - c, c
+
+
 def logsumexp(input, dim: int = -1, keepdim: bool = False) -> torch.Tensor:
     r"""Stable :math:`\log\sum_i e^{z_i}` along ``dim``: the max is subtracted first.
 
@@ -92,26 +99,29 @@ def logsumexp(input, dim: int = -1, keepdim: bool = False) -> torch.Tensor:
     Reference: Goodfellow, Bengio & Courville (2016), §4.1.
     """
     z = as_float_tensor(input, "input")
-    (zc,) = upcast(z)
-    c = zc.detach().amax(dim=dim, keepdim=True)
-    c = torch.where(torch.isfinite(c), c, torch.zeros_like(c))
-    out = c + torch.log(torch.exp(zc - c).sum(dim=dim, keepdim=True))
+    s, c = _shift_by_max(upcast(z)[0], dim)
+    out = c + torch.log(torch.exp(s).sum(dim=dim, keepdim=True))
     if not keepdim:
         out = out.squeeze(dim)
     return out.to(z.dtype)
 
 
 def log_softmax(input, dim: int = -1) -> torch.Tensor:
-    r"""Stable :math:`\log\operatorname{softmax}(z)_i = z_i - \operatorname{LSE}(z)` along ``dim``."""
+    r"""Stable :math:`\log\operatorname{softmax}(z)_i = (z_i - c) - \log\sum_j e^{z_j - c}` along ``dim``."""
     z = as_float_tensor(input, "input")
-    (zc,) = upcast(z)
-    return (zc - logsumexp(zc, dim=dim, keepdim=True)).to(z.dtype)
+    s, _ = _shift_by_max(upcast(z)[0], dim)
+    return (s - torch.log(torch.exp(s).sum(dim=dim, keepdim=True))).to(z.dtype)
 
 
 def softmax(input, dim: int = -1) -> torch.Tensor:
-    r"""Stable softmax :math:`\hat y_i = e^{z_i - c} / \sum_j e^{z_j - c}`, :math:`c = \max_j z_j`."""
+    r"""Stable softmax :math:`\hat y_i = e^{z_i - c} / \sum_j e^{z_j - c}`, :math:`c = \max_j z_j`.
+
+    The largest shifted logit is 0, so the denominator is at least 1 and nothing overflows.
+    """
     z = as_float_tensor(input, "input")
-    return torch.exp(log_softmax(upcast(z)[0], dim=dim)).to(z.dtype)
+    s, _ = _shift_by_max(upcast(z)[0], dim)
+    e = torch.exp(s)
+    return (e / e.sum(dim=dim, keepdim=True)).to(z.dtype)
 
 
 def naive_softmax(input, dim: int = -1) -> torch.Tensor:
@@ -364,7 +374,7 @@ def cross_entropy(
     zc, q, norm = _ce_targets(input, target, weight, ignore_index, label_smoothing)
     check_reduction(reduction)
     dtype = input.dtype if isinstance(input, torch.Tensor) else zc.dtype
-    logp = zc - logsumexp(zc, dim=-1, keepdim=True)
+    logp = log_softmax(zc, dim=-1)
     loss = -(q * logp).sum(dim=-1)
     return reduce(loss, reduction, weight=norm).to(dtype)
 

@@ -1,0 +1,772 @@
+"""Classification losses (lossbook.classification), against PyTorch and independent references."""
+
+from __future__ import annotations
+
+import itertools
+import math
+
+import mpmath
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from support import (
+    assert_grad_matches_autograd,
+    assert_gradcheck,
+    assert_keeps_dtype,
+    assert_reduction_algebra,
+    assert_rejects_reduction,
+)
+
+from lossbook import classification as C
+
+F64 = torch.float64
+REDUCTIONS = ("none", "mean", "sum")
+
+
+def gen(seed: int) -> torch.Generator:
+    return torch.Generator().manual_seed(seed)
+
+
+def logits(*shape, seed=0, scale=3.0, dtype=F64):
+    return scale * torch.randn(*shape, generator=gen(seed), dtype=dtype)
+
+
+def labels01(*shape, seed=1, dtype=F64):
+    return (torch.rand(*shape, generator=gen(seed)) < 0.5).to(dtype)
+
+
+def signs(*shape, seed=2, dtype=F64):
+    return 2 * labels01(*shape, seed=seed, dtype=dtype) - 1
+
+
+# ----------------------------------------------------------------------------- primitives
+
+
+class TestPrimitives:
+    @pytest.mark.parametrize("shape,dim", [((5,), -1), ((3, 4), 1), ((3, 4), 0), ((2, 3, 4), 1)])
+    def test_logsumexp_softmax_log_softmax_match_torch(self, shape, dim):
+        z = logits(*shape, scale=30.0)
+        torch.testing.assert_close(C.logsumexp(z, dim=dim), torch.logsumexp(z, dim=dim))
+        torch.testing.assert_close(C.softmax(z, dim=dim), torch.softmax(z, dim=dim))
+        torch.testing.assert_close(C.log_softmax(z, dim=dim), torch.log_softmax(z, dim=dim))
+
+    def test_logsumexp_against_mpmath(self):
+        z = [1000.0, 1001.0, 1002.0]
+        exact = float(mpmath.log(sum(mpmath.e ** mpmath.mpf(v) for v in z)))
+        assert C.logsumexp(torch.tensor(z, dtype=F64)).item() == pytest.approx(exact, rel=1e-15)
+
+    def test_naive_softmax_overflows_where_stable_one_does_not(self):
+        z = torch.tensor([1000.0, 1001.0, 1002.0])
+        assert torch.isnan(C.naive_softmax(z)).all()
+        p = C.softmax(z)
+        e = np.exp(np.array([-2.0, -1.0, 0.0]))
+        np.testing.assert_allclose(p.numpy(), e / e.sum(), rtol=1e-6)
+
+    def test_logsumexp_gradient_is_softmax(self):
+        z = logits(4, 6).requires_grad_(True)
+        C.logsumexp(z, dim=1).sum().backward()
+        torch.testing.assert_close(z.grad, torch.softmax(z.detach(), dim=1))
+
+    def test_logsumexp_all_minus_inf_is_minus_inf(self):
+        out = C.logsumexp(torch.full((3,), -math.inf))
+        assert out.item() == -math.inf
+
+    @pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16, torch.float32])
+    def test_extreme_and_half(self, dtype):
+        z = torch.tensor([[-1e4, 0.0, 1e4], [3.0, -2.0, 1.0]]).to(dtype)
+        for f in (C.logsumexp, C.softmax, C.log_softmax):
+            out = f(z)
+            assert out.dtype == dtype and torch.isfinite(out).all()
+
+    def test_integer_input_is_type_error(self):
+        with pytest.raises(TypeError, match="^input must be a floating-point"):
+            C.softmax(torch.tensor([1, 2, 3]))
+
+
+# ----------------------------------------------------------------------------- binary cross-entropy
+
+
+class TestBinaryCrossEntropy:
+    @pytest.mark.parametrize("shape", [(7,), (3, 4), (2, 3, 2)])
+    @pytest.mark.parametrize("reduction", REDUCTIONS)
+    def test_probabilities_match_torch(self, shape, reduction):
+        p = torch.rand(*shape, generator=gen(3), dtype=F64)
+        y = labels01(*shape)
+        torch.testing.assert_close(
+            C.binary_cross_entropy(p, y, reduction=reduction),
+            F.binary_cross_entropy(p, y, reduction=reduction),
+        )
+
+    def test_soft_targets_match_torch(self):
+        p = torch.rand(10, generator=gen(4), dtype=F64)
+        y = torch.rand(10, generator=gen(5), dtype=F64)
+        torch.testing.assert_close(C.binary_cross_entropy(p, y), F.binary_cross_entropy(p, y))
+
+    def test_probabilities_exactly_zero_and_one_are_clamped_like_torch(self):
+        p = torch.tensor([0.0, 1.0, 0.0, 1.0], dtype=F64, requires_grad=True)
+        y = torch.tensor([0.0, 1.0, 1.0, 0.0], dtype=F64)
+        out = C.binary_cross_entropy(p, y, reduction="none")
+        torch.testing.assert_close(out, F.binary_cross_entropy(p.detach(), y, reduction="none"))
+        assert out.tolist() == [0.0, 0.0, 100.0, 100.0]
+        out.sum().backward()
+        assert torch.isfinite(p.grad).all()
+
+    def test_probability_gradient_matches_torch_and_closed_form(self):
+        p = (0.02 + 0.96 * torch.rand(12, generator=gen(6), dtype=F64)).requires_grad_(True)
+        y = labels01(12)
+        F.binary_cross_entropy(p, y, reduction="sum").backward()
+        assert_grad_matches_autograd(C.binary_cross_entropy, C.binary_cross_entropy_grad, p.detach(), y)
+        torch.testing.assert_close(C.binary_cross_entropy_grad(p.detach(), y), p.grad)
+
+    @pytest.mark.parametrize("shape", [(7,), (3, 4), (2, 3, 2)])
+    @pytest.mark.parametrize("reduction", REDUCTIONS)
+    def test_logits_match_torch(self, shape, reduction):
+        z, y = logits(*shape), labels01(*shape)
+        torch.testing.assert_close(
+            C.binary_cross_entropy_with_logits(z, y, reduction=reduction),
+            F.binary_cross_entropy_with_logits(z, y, reduction=reduction),
+        )
+
+    @pytest.mark.parametrize("reduction", REDUCTIONS)
+    def test_pos_weight_matches_torch(self, reduction):
+        z, y = logits(5, 3), torch.rand(5, 3, generator=gen(7), dtype=F64)
+        for pw in (torch.tensor([0.5, 2.0, 9.0], dtype=F64), 4.0):
+            ref_pw = pw if isinstance(pw, torch.Tensor) else torch.tensor(pw, dtype=F64)
+            torch.testing.assert_close(
+                C.binary_cross_entropy_with_logits(z, y, pos_weight=pw, reduction=reduction),
+                F.binary_cross_entropy_with_logits(z, y, pos_weight=ref_pw, reduction=reduction),
+            )
+
+    def test_logit_gradients(self):
+        z, y = logits(6, 3), torch.rand(6, 3, generator=gen(8), dtype=F64)
+        pw = torch.tensor([0.5, 2.0, 9.0], dtype=F64)
+        for kw in ({}, {"pos_weight": pw}, {"pos_weight": 3.0}):
+            assert_grad_matches_autograd(
+                C.binary_cross_entropy_with_logits, C.binary_cross_entropy_with_logits_grad, z, y, **kw
+            )
+            assert_gradcheck(C.binary_cross_entropy_with_logits, z, y, **kw)
+        x = z.clone().requires_grad_(True)
+        F.binary_cross_entropy_with_logits(x, y, reduction="sum").backward()
+        torch.testing.assert_close(C.binary_cross_entropy_with_logits_grad(z, y), x.grad)
+
+    def test_logits_agree_with_probability_form(self):
+        z, y = logits(20, scale=2.0), labels01(20)
+        torch.testing.assert_close(
+            C.binary_cross_entropy_with_logits(z, y), C.binary_cross_entropy(torch.sigmoid(z), y)
+        )
+
+    def test_reduction_algebra(self):
+        z, y = logits(9), labels01(9)
+        assert_reduction_algebra(C.binary_cross_entropy_with_logits, z, y)
+        assert_reduction_algebra(C.binary_cross_entropy, torch.sigmoid(z), y)
+
+
+# ----------------------------------------------------------------------------- categorical cross-entropy
+
+
+CE_SHAPES = [((5,), ()), ((6, 4), (6,)), ((3, 4, 2, 3), (3, 2, 3))]
+CE_OPTIONS = [
+    {},
+    {"weight": True},
+    {"label_smoothing": 0.2},
+    {"weight": True, "label_smoothing": 0.35},
+    {"ignore_index": True},
+    {"ignore_index": True, "weight": True, "label_smoothing": 0.1},
+]
+
+
+def _ce_case(in_shape, t_shape, opts, seed=0):
+    num_classes = in_shape[0] if len(in_shape) == 1 else in_shape[1]
+    z = logits(*in_shape, seed=seed)
+    t = torch.randint(0, num_classes, t_shape, generator=gen(seed + 1))
+    kw = {}
+    if opts.get("weight"):
+        kw["weight"] = 0.1 + torch.rand(num_classes, generator=gen(seed + 2), dtype=F64)
+    if "label_smoothing" in opts:
+        kw["label_smoothing"] = opts["label_smoothing"]
+    if opts.get("ignore_index") and t.numel() > 1:
+        kw["ignore_index"] = 1
+    return z, t, kw
+
+
+class TestCrossEntropy:
+    @pytest.mark.parametrize("in_shape,t_shape", CE_SHAPES)
+    @pytest.mark.parametrize("opts", CE_OPTIONS)
+    @pytest.mark.parametrize("reduction", REDUCTIONS)
+    def test_class_indices_match_torch(self, in_shape, t_shape, opts, reduction):
+        z, t, kw = _ce_case(in_shape, t_shape, opts)
+        torch.testing.assert_close(
+            C.cross_entropy(z, t, reduction=reduction, **kw), F.cross_entropy(z, t, reduction=reduction, **kw)
+        )
+
+    @pytest.mark.parametrize("in_shape,t_shape", CE_SHAPES)
+    @pytest.mark.parametrize("opts", [o for o in CE_OPTIONS if "ignore_index" not in o])
+    @pytest.mark.parametrize("reduction", REDUCTIONS)
+    def test_probabilities_match_torch(self, in_shape, t_shape, opts, reduction):
+        z, _, kw = _ce_case(in_shape, t_shape, opts)
+        cls_dim = 0 if len(in_shape) == 1 else 1
+        q = torch.softmax(logits(*in_shape, seed=9), dim=cls_dim)
+        torch.testing.assert_close(
+            C.cross_entropy(z, q, reduction=reduction, **kw), F.cross_entropy(z, q, reduction=reduction, **kw)
+        )
+
+    @pytest.mark.parametrize("in_shape,t_shape", CE_SHAPES)
+    @pytest.mark.parametrize("opts", CE_OPTIONS)
+    def test_closed_form_gradient_equals_autograd_and_torch(self, in_shape, t_shape, opts):
+        z, t, kw = _ce_case(in_shape, t_shape, opts)
+        assert_grad_matches_autograd(C.cross_entropy, C.cross_entropy_grad, z, t, **kw)
+        x = z.clone().requires_grad_(True)
+        F.cross_entropy(x, t, reduction="sum", **kw).backward()
+        torch.testing.assert_close(C.cross_entropy_grad(z, t, **kw), x.grad)
+
+    def test_gradient_is_prediction_minus_target(self):
+        z = logits(5, 4)
+        t = torch.tensor([0, 3, 1, 1, 2])
+        expected = torch.softmax(z, 1) - F.one_hot(t, 4).to(F64)
+        torch.testing.assert_close(C.cross_entropy_grad(z, t), expected)
+
+    def test_gradcheck(self):
+        z, t, kw = _ce_case((4, 3), (4,), {"weight": True, "label_smoothing": 0.2})
+        assert_gradcheck(C.cross_entropy, z, t, **kw)
+        assert_gradcheck(C.cross_entropy, z, torch.softmax(logits(4, 3, seed=5), 1), **kw)
+
+    def test_weighted_mean_uses_documented_normaliser(self):
+        z, t, kw = _ce_case((8, 3), (8,), {"weight": True})
+        none = C.cross_entropy(z, t, reduction="none", **kw)
+        torch.testing.assert_close(
+            C.cross_entropy(z, t, reduction="mean", **kw), none.sum() / kw["weight"][t].sum()
+        )
+        torch.testing.assert_close(C.cross_entropy(z, t, reduction="sum", **kw), none.sum())
+
+    def test_reduction_algebra_unweighted(self):
+        z, t, _ = _ce_case((8, 3), (8,), {})
+        assert_reduction_algebra(C.cross_entropy, z, t)
+        assert_reduction_algebra(C.cross_entropy, z, torch.softmax(logits(8, 3, seed=4), 1))
+
+    def test_ignored_samples_contribute_nothing(self):
+        z = logits(4, 3)
+        t = torch.tensor([0, -100, 2, -100])
+        none = C.cross_entropy(z, t, reduction="none")
+        assert none[1].item() == 0.0 and none[3].item() == 0.0
+        torch.testing.assert_close(C.cross_entropy(z, t), none.sum() / 2)
+
+    def test_all_ignored_mean_is_zero_that_backpropagates(self):
+        z = logits(3, 4).requires_grad_(True)
+        out = C.cross_entropy(z, torch.full((3,), -100))
+        assert out.item() == 0.0
+        out.backward()
+        assert torch.equal(z.grad, torch.zeros(3, 4, dtype=F64))
+
+    def test_label_smoothing_equals_cross_entropy_with_smoothed_targets(self):
+        z = logits(6, 5)
+        t = torch.randint(0, 5, (6,), generator=gen(3))
+        q = C.smooth_labels(t, 5, epsilon=0.1).to(F64)
+        torch.testing.assert_close(C.cross_entropy(z, t, label_smoothing=0.1), C.cross_entropy(z, q))
+
+    def test_smooth_labels_values(self):
+        q = C.smooth_labels(torch.tensor([2]), 5, epsilon=0.1)
+        torch.testing.assert_close(q, torch.tensor([[0.02, 0.02, 0.92, 0.02, 0.02]]))
+
+    def test_array_likes_are_accepted(self):
+        out = C.cross_entropy([[1.0, 2.0, 0.5]], [1])
+        torch.testing.assert_close(out, F.cross_entropy(torch.tensor([[1.0, 2.0, 0.5]]), torch.tensor([1])))
+
+
+# ----------------------------------------------------------------------------- hinge losses
+
+
+def _ww_reference(z: np.ndarray, t: np.ndarray, margin: float, p: int, w: np.ndarray | None) -> np.ndarray:
+    out = np.zeros(len(t))
+    for n, (row, y) in enumerate(zip(z, t, strict=True)):
+        s = sum(max(0.0, margin - row[y] + row[j]) ** p for j in range(len(row)) if j != y)
+        out[n] = s / len(row) * (1.0 if w is None else w[y])
+    return out
+
+
+def _cs_reference(z: np.ndarray, t: np.ndarray, margin: float) -> np.ndarray:
+    return np.array(
+        [
+            max(0.0, margin + max(row[j] for j in range(len(row)) if j != y) - row[y])
+            for row, y in zip(z, t, strict=True)
+        ]
+    )
+
+
+class TestHinge:
+    @pytest.mark.parametrize("shape", [(7,), (3, 4)])
+    @pytest.mark.parametrize("margin", [1.0, 0.5])
+    def test_binary_against_numpy(self, shape, margin):
+        z, y = logits(*shape), signs(*shape)
+        ref = np.maximum(0.0, margin - y.numpy() * z.numpy())
+        np.testing.assert_allclose(C.hinge(z, y, margin=margin, reduction="none").numpy(), ref)
+        assert_reduction_algebra(C.hinge, z, y, margin=margin)
+
+    def test_integer_labels_are_accepted(self):
+        z = logits(5)
+        y = torch.tensor([1, -1, 1, 1, -1])
+        torch.testing.assert_close(C.hinge(z, y), C.hinge(z, y.to(F64)))
+
+    def test_binary_subgradient(self):
+        z = torch.tensor([-2.0, 0.3, 0.99, 1.5, 1.0, -1.0], dtype=F64)
+        y = torch.tensor([1.0, 1.0, 1.0, 1.0, 1.0, -1.0], dtype=F64)
+        assert_grad_matches_autograd(C.hinge, C.hinge_grad, z, y)
+        assert C.hinge_grad(z, y).tolist() == [-1.0, -1.0, -1.0, 0.0, 0.0, 0.0]
+        zz = torch.tensor([-2.0, 0.3, 1.7], dtype=F64)
+        assert_gradcheck(C.hinge, zz, torch.ones(3, dtype=F64))
+
+    @pytest.mark.parametrize("p", [1, 2])
+    @pytest.mark.parametrize("margin", [1.0, 0.3])
+    @pytest.mark.parametrize("weighted", [False, True])
+    @pytest.mark.parametrize("reduction", REDUCTIONS)
+    def test_multi_margin_matches_torch(self, p, margin, weighted, reduction):
+        z = logits(6, 4, scale=1.0)
+        t = torch.randint(0, 4, (6,), generator=gen(4))
+        w = 0.2 + torch.rand(4, generator=gen(5), dtype=F64) if weighted else None
+        ours = C.multi_margin(z, t, p=p, margin=margin, weight=w, reduction=reduction)
+        torch.testing.assert_close(
+            ours, F.multi_margin_loss(z, t, p=p, margin=margin, weight=w, reduction=reduction)
+        )
+        ref = _ww_reference(z.numpy(), t.numpy(), margin, p, None if w is None else w.numpy())
+        np.testing.assert_allclose(
+            C.multi_margin(z, t, p=p, margin=margin, weight=w, reduction="none").numpy(), ref
+        )
+
+    def test_multi_margin_single_sample(self):
+        z = logits(5, scale=1.0)
+        t = torch.tensor(2)
+        torch.testing.assert_close(C.multi_margin(z, t), F.multi_margin_loss(z, t))
+
+    @pytest.mark.parametrize("p", [1, 2])
+    def test_multi_margin_gradient(self, p):
+        z = logits(6, 4, scale=1.0)
+        t = torch.randint(0, 4, (6,), generator=gen(4))
+        w = 0.2 + torch.rand(4, generator=gen(5), dtype=F64)
+        assert_grad_matches_autograd(C.multi_margin, C.multi_margin_grad, z, t, p=p, weight=w)
+        x = z.clone().requires_grad_(True)
+        F.multi_margin_loss(x, t, p=p, weight=w, reduction="sum").backward()
+        torch.testing.assert_close(C.multi_margin_grad(z, t, p=p, weight=w), x.grad)
+        assert_gradcheck(C.multi_margin, z, t, p=p, weight=w)
+
+    @pytest.mark.parametrize("margin", [1.0, 2.0])
+    def test_crammer_singer_against_brute_force(self, margin):
+        z = logits(8, 5, scale=1.0)
+        t = torch.randint(0, 5, (8,), generator=gen(6))
+        ref = _cs_reference(z.numpy(), t.numpy(), margin)
+        np.testing.assert_allclose(C.crammer_singer_hinge(z, t, margin=margin, reduction="none").numpy(), ref)
+        assert_reduction_algebra(C.crammer_singer_hinge, z, t, margin=margin)
+        assert_grad_matches_autograd(C.crammer_singer_hinge, C.crammer_singer_hinge_grad, z, t, margin=margin)
+        assert_gradcheck(C.crammer_singer_hinge, z, t, margin=margin)
+
+    def test_svm_dual_strong_duality_and_kkt(self):
+        g = gen(11)
+        y = torch.where(torch.rand(30, generator=g) < 0.5, -1.0, 1.0).double()
+        x = torch.randn(30, 2, generator=g, dtype=F64) + 1.2 * y[:, None]
+        alpha, w, b, dual = C.linear_svm_dual(x, y, C=1.0)
+        primal = C.svm_primal_objective(torch.from_numpy(w), b, x, y, C=1.0).item()
+        assert primal == pytest.approx(dual, rel=1e-6, abs=1e-8)
+        assert abs(float(alpha @ y.numpy())) < 1e-8
+        margins = y.numpy() * (x.numpy() @ w + b)
+        assert np.all(margins[alpha < 1e-6] >= 1 - 1e-4)  # non-support vectors are outside the margin
+        assert np.all(margins[alpha > 1 - 1e-6] <= 1 + 1e-4)  # bounded ones are inside it
+
+
+# ----------------------------------------------------------------------------- focal loss
+
+
+def _focal_reference(z: float, y: int, alpha: float | None, gamma: float) -> float:
+    """Probability-space definition of Lin et al. (2017) in 50-digit arithmetic."""
+    mpmath.mp.dps = 50
+    p = 1 / (1 + mpmath.e ** (-mpmath.mpf(z)))
+    pt = p if y == 1 else 1 - p
+    at = 1 if alpha is None else (alpha if y == 1 else 1 - alpha)
+    return float(-at * (1 - pt) ** gamma * mpmath.log(pt))
+
+
+class TestFocal:
+    @pytest.mark.parametrize("alpha", [None, 0.25, 0.9])
+    @pytest.mark.parametrize("gamma", [0.0, 0.5, 1.0, 2.0, 5.0])
+    def test_against_high_precision_reference(self, alpha, gamma):
+        z, y = logits(12, scale=4.0), labels01(12)
+        ours = C.focal(z, y, alpha=alpha, gamma=gamma, reduction="none")
+        ref = torch.tensor(
+            [_focal_reference(a, int(b), alpha, gamma) for a, b in zip(z.tolist(), y.tolist(), strict=True)],
+            dtype=F64,
+        )
+        torch.testing.assert_close(ours, ref, rtol=1e-12, atol=1e-300)
+
+    def test_gamma_zero_is_binary_cross_entropy_exactly(self):
+        z, y = logits(50, scale=20.0), labels01(50)
+        assert torch.equal(
+            C.focal(z, y, gamma=0.0, reduction="none"),
+            C.binary_cross_entropy_with_logits(z, y, reduction="none"),
+        )
+        torch.testing.assert_close(C.focal(z, y, gamma=0.0), F.binary_cross_entropy_with_logits(z, y))
+
+    @pytest.mark.parametrize("alpha", [None, 0.25])
+    @pytest.mark.parametrize("gamma", [0.0, 0.3, 1.0, 2.0, 3.5])
+    def test_closed_form_gradient_equals_autograd(self, alpha, gamma):
+        z, y = logits(10), labels01(10)
+        assert_grad_matches_autograd(C.focal, C.focal_grad, z, y, alpha=alpha, gamma=gamma)
+        assert_gradcheck(C.focal, z, y, alpha=alpha, gamma=gamma)
+
+    def test_reduction_algebra(self):
+        assert_reduction_algebra(C.focal, logits(9), labels01(9), alpha=0.25, gamma=2.0)
+
+    @pytest.mark.parametrize("gamma", [0.0, 0.25, 0.5, 0.99, 1.0, 2.0, 5.0])
+    @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+    def test_finite_value_and_gradient_at_extreme_logits(self, gamma, dtype):
+        z = torch.tensor([-1e4, -100.0, -30.0, 0.0, 30.0, 100.0, 1e4], dtype=dtype)
+        for y in (torch.zeros_like(z), torch.ones_like(z)):
+            x = z.clone().requires_grad_(True)
+            out = C.focal(x, y, gamma=gamma, reduction="none")
+            assert torch.isfinite(out).all()
+            out.sum().backward()
+            assert torch.isfinite(x.grad).all()
+            assert torch.isfinite(C.focal_grad(z, y, gamma=gamma)).all()
+
+    def test_probability_space_form_fails_where_log_space_does_not(self):
+        # the naive (1 - p)^gamma * log p has a NaN gradient at a confident correct logit for gamma < 1
+        z = torch.tensor([100.0], requires_grad=True)
+        p = torch.sigmoid(z)
+        (-((1 - p) ** 0.5) * torch.log(p)).sum().backward()
+        assert not torch.isfinite(z.grad).all()
+
+    def test_modulating_factor(self):
+        assert C.focal_modulating_factor(torch.tensor(0.9, dtype=F64), gamma=2.0).item() == pytest.approx(
+            0.01
+        )
+
+
+# ----------------------------------------------------------------------------- extreme inputs, dtypes, devices
+
+LOGIT_LOSSES = {
+    "bce_logits": (C.binary_cross_entropy_with_logits, "01"),
+    "focal": (C.focal, "01"),
+    "hinge": (C.hinge, "pm"),
+}
+
+
+def _extreme_logits(dtype):
+    return torch.tensor([-1e4, -100.0, -1.0, 0.0, 1.0, 100.0, 1e4], dtype=dtype)
+
+
+class TestExtremes:
+    @pytest.mark.parametrize("name", list(LOGIT_LOSSES))
+    @pytest.mark.parametrize("dtype", [torch.float32, torch.float16, torch.bfloat16])
+    def test_binary_losses_finite(self, name, dtype):
+        loss, kind = LOGIT_LOSSES[name]
+        z = _extreme_logits(dtype) if dtype == torch.float32 else _extreme_logits(dtype).clamp(-1e3, 1e3)
+        for label in (0.0, 1.0):
+            y = torch.full_like(z, label) if kind == "01" else torch.full_like(z, 2 * label - 1)
+            x = z.clone().requires_grad_(True)
+            out = loss(x, y, reduction="none")
+            assert out.dtype == dtype and torch.isfinite(out).all(), (name, dtype, out)
+            out.float().sum().backward()
+            assert torch.isfinite(x.grad).all()
+
+    @pytest.mark.parametrize("dtype", [torch.float32, torch.float16, torch.bfloat16])
+    def test_multiclass_losses_finite(self, dtype):
+        big = 1e4 if dtype == torch.float32 else 1e3
+        z = torch.tensor([[big, -big, 0.0], [-big, big, 1.0], [0.0, 0.0, 0.0]], dtype=dtype)
+        t = torch.tensor([1, 1, 2])
+        for loss in (C.cross_entropy, C.multi_margin, C.crammer_singer_hinge):
+            x = z.clone().requires_grad_(True)
+            out = loss(x, t, reduction="none")
+            assert out.dtype == dtype and torch.isfinite(out).all(), (loss.__name__, dtype, out)
+            out.float().sum().backward()
+            assert torch.isfinite(x.grad).all()
+        out = C.cross_entropy(z, t, label_smoothing=0.1, weight=torch.ones(3, dtype=dtype))
+        assert torch.isfinite(out)
+
+    def test_float32_cross_entropy_value_at_1e4(self):
+        z = torch.tensor([[1e4, -1e4]])
+        assert C.cross_entropy(z, torch.tensor([1])).item() == pytest.approx(2e4)
+        assert C.binary_cross_entropy_with_logits(
+            torch.tensor([1e4]), torch.tensor([0.0])
+        ).item() == pytest.approx(1e4)
+
+    def test_half_precision_is_close_to_float32(self):
+        z = logits(8, 5, dtype=torch.float32)
+        t = torch.randint(0, 5, (8,), generator=gen(1))
+        ref = C.cross_entropy(z, t)
+        for dtype, tol in ((torch.float16, 1e-2), (torch.bfloat16, 5e-2)):
+            out = C.cross_entropy(z.to(dtype), t)
+            assert abs(out.float().item() - ref.item()) < tol * max(1.0, ref.item())
+
+    def test_keeps_dtype(self):
+        for dtype in (torch.float32, torch.float64, torch.float16, torch.bfloat16):
+            z = logits(4, 3).to(dtype)
+            assert_keeps_dtype(C.cross_entropy, z, torch.tensor([0, 1, 2, 1]))
+            assert_keeps_dtype(C.binary_cross_entropy_with_logits, z, labels01(4, 3).to(dtype))
+            assert_keeps_dtype(C.focal, z, labels01(4, 3).to(dtype))
+            assert_keeps_dtype(C.hinge, z, signs(4, 3).to(dtype))
+            assert_keeps_dtype(
+                C.binary_cross_entropy, torch.sigmoid(z.float()).to(dtype), labels01(4, 3).to(dtype)
+            )
+
+    @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+    def test_runs_on_cuda(self):
+        z = logits(4, 3).cuda()
+        t = torch.tensor([0, 1, 2, 1], device="cuda")
+        torch.testing.assert_close(C.cross_entropy(z, t).cpu(), C.cross_entropy(z.cpu(), t.cpu()))
+        assert C.focal(z, labels01(4, 3).cuda()).device.type == "cuda"
+
+
+# ----------------------------------------------------------------------------- error contract
+
+
+def _all_losses():
+    z2, t = logits(4, 3), torch.tensor([0, 1, 2, 1])
+    z, y01, ypm = logits(4), labels01(4), signs(4)
+    return [
+        (C.binary_cross_entropy, (torch.sigmoid(z), y01)),
+        (C.binary_cross_entropy_with_logits, (z, y01)),
+        (C.cross_entropy, (z2, t)),
+        (C.hinge, (z, ypm)),
+        (C.multi_margin, (z2, t)),
+        (C.crammer_singer_hinge, (z2, t)),
+        (C.focal, (z, y01)),
+    ]
+
+
+class TestErrors:
+    @pytest.mark.parametrize("i", range(7))
+    def test_unknown_reduction(self, i):
+        loss, args = _all_losses()[i]
+        assert_rejects_reduction(loss, *args)
+
+    @pytest.mark.parametrize("i", range(7))
+    def test_unknown_reduction_reported_on_empty_input(self, i):
+        loss, args = _all_losses()[i]
+        empty = tuple(a[:0] for a in args)
+        with pytest.raises(ValueError, match="reduction must be one of"):
+            loss(*empty, reduction="avg")
+
+    @pytest.mark.parametrize("i", range(7))
+    def test_integer_input_is_type_error(self, i):
+        loss, args = _all_losses()[i]
+        with pytest.raises(TypeError, match="^input must be a floating-point"):
+            loss(args[0].long(), *args[1:])
+
+    @pytest.mark.parametrize("loss", [C.cross_entropy, C.multi_margin, C.crammer_singer_hinge])
+    def test_float_class_labels_are_type_error(self, loss):
+        with pytest.raises(TypeError, match="^target must hold integer class indices"):
+            loss(logits(4, 3), torch.tensor([0.0, 1.0, 2.0, 1.0]))
+
+    @pytest.mark.parametrize("loss", [C.cross_entropy, C.multi_margin, C.crammer_singer_hinge])
+    @pytest.mark.parametrize("bad", [3, -1])
+    def test_class_index_out_of_range_is_index_error(self, loss, bad):
+        with pytest.raises(IndexError, match=f"^target holds class index {bad}, outside \\[0, 3\\)"):
+            loss(logits(4, 3), torch.tensor([0, bad, 2, 1]))
+
+    def test_smooth_labels_errors(self):
+        with pytest.raises(IndexError, match="^target holds class index 5"):
+            C.smooth_labels(torch.tensor([5]), 5, epsilon=0.1)
+        with pytest.raises(TypeError, match="^target must hold integer"):
+            C.smooth_labels(torch.tensor([1.0]), 5, epsilon=0.1)
+        with pytest.raises(ValueError, match="^epsilon must be in"):
+            C.smooth_labels(torch.tensor([1]), 5, epsilon=1.5)
+        with pytest.raises(ValueError, match="^num_classes must be a positive int"):
+            C.smooth_labels(torch.tensor([1]), 0, epsilon=0.1)
+
+    @pytest.mark.parametrize("i", [0, 1, 3, 6])
+    def test_shape_mismatch_is_value_error(self, i):
+        loss, (x, y) = _all_losses()[i]
+        with pytest.raises(ValueError, match="must have the same shape"):
+            loss(x[:, None], y)
+
+    def test_cross_entropy_target_shape(self):
+        with pytest.raises(ValueError, match="^target must hold class indices of shape \\(4,\\)"):
+            C.cross_entropy(logits(4, 3), torch.tensor([0, 1, 2]))
+
+    def test_cross_entropy_scalar_input(self):
+        with pytest.raises(ValueError, match="^input must have a class dimension"):
+            C.cross_entropy(torch.tensor(1.0), torch.tensor(0))
+
+    @pytest.mark.parametrize("loss", [C.cross_entropy, C.multi_margin])
+    def test_weight_shape(self, loss):
+        with pytest.raises(ValueError, match="^weight must have shape \\(3,\\)"):
+            loss(logits(4, 3), torch.tensor([0, 1, 2, 1]), weight=torch.ones(4, dtype=F64))
+
+    @pytest.mark.parametrize("eps", [-0.1, 1.1, math.nan])
+    def test_label_smoothing_domain(self, eps):
+        with pytest.raises(ValueError, match="^label_smoothing must be in \\[0, 1\\]"):
+            C.cross_entropy(logits(4, 3), torch.tensor([0, 1, 2, 1]), label_smoothing=eps)
+
+    def test_ignore_index_type(self):
+        with pytest.raises(TypeError, match="^ignore_index must be an int"):
+            C.cross_entropy(logits(4, 3), torch.tensor([0, 1, 2, 1]), ignore_index=1.0)
+
+    def test_probability_target_range(self):
+        with pytest.raises(ValueError, match="^target probabilities must lie in"):
+            C.cross_entropy(logits(2, 3), torch.tensor([[1.5, -0.5, 0.0], [0.2, 0.3, 0.5]], dtype=F64))
+
+    @pytest.mark.parametrize("gamma", [-0.5, math.inf, math.nan])
+    def test_focal_gamma(self, gamma):
+        with pytest.raises(ValueError, match="^gamma must be non-negative"):
+            C.focal(logits(4), labels01(4), gamma=gamma)
+
+    @pytest.mark.parametrize("alpha", [-0.1, 1.5])
+    def test_focal_alpha(self, alpha):
+        with pytest.raises(ValueError, match="^alpha must be in \\[0, 1\\]"):
+            C.focal(logits(4), labels01(4), alpha=alpha)
+
+    def test_focal_labels(self):
+        with pytest.raises(ValueError, match="^target must hold binary labels 0 or 1"):
+            C.focal(logits(4), torch.tensor([0.0, 0.5, 1.0, 1.0], dtype=F64))
+
+    @pytest.mark.parametrize("loss", [C.hinge, C.multi_margin, C.crammer_singer_hinge])
+    @pytest.mark.parametrize("margin", [0.0, -1.0])
+    def test_margin_domain(self, loss, margin):
+        args = (logits(4), signs(4)) if loss is C.hinge else (logits(4, 3), torch.tensor([0, 1, 2, 1]))
+        with pytest.raises(ValueError, match="^margin must be positive"):
+            loss(*args, margin=margin)
+
+    def test_hinge_labels(self):
+        with pytest.raises(ValueError, match="^target must hold labels -1 or \\+1"):
+            C.hinge(logits(4), labels01(4))
+
+    def test_multi_margin_p(self):
+        with pytest.raises(ValueError, match="^p must be 1 or 2"):
+            C.multi_margin(logits(4, 3), torch.tensor([0, 1, 2, 1]), p=3)
+
+    def test_bce_probability_range(self):
+        with pytest.raises(ValueError, match="^input must hold probabilities in \\[0, 1\\]"):
+            C.binary_cross_entropy(torch.tensor([0.5, 1.2]), torch.tensor([1.0, 0.0]))
+
+    @pytest.mark.parametrize("loss", [C.binary_cross_entropy, C.binary_cross_entropy_with_logits])
+    def test_bce_target_range(self, loss):
+        with pytest.raises(ValueError, match="^target must hold values in \\[0, 1\\]"):
+            loss(torch.tensor([0.5, 0.2]), torch.tensor([2.0, 0.0]))
+
+    def test_pos_weight(self):
+        with pytest.raises(ValueError, match="^pos_weight must be non-negative"):
+            C.binary_cross_entropy_with_logits(logits(4), labels01(4), pos_weight=-1.0)
+        with pytest.raises(ValueError, match="^pos_weight must be a scalar or have shape"):
+            C.binary_cross_entropy_with_logits(logits(4, 3), labels01(4, 3), pos_weight=torch.ones(4))
+
+    def test_calibration_arguments(self):
+        with pytest.raises(ValueError, match="^n_bins must be a positive int"):
+            C.expected_calibration_error(torch.tensor([0.5]), torch.tensor([1]), n_bins=0)
+        with pytest.raises(ValueError, match="^confidence must lie in"):
+            C.expected_calibration_error(torch.tensor([1.5]), torch.tensor([1]))
+        with pytest.raises(ValueError, match="^confidence and correct must have the same shape"):
+            C.expected_calibration_error(torch.tensor([0.5, 0.2]), torch.tensor([1]))
+
+    def test_svm_labels(self):
+        with pytest.raises(ValueError, match="^y must hold labels -1 or \\+1"):
+            C.linear_svm_dual(logits(4, 2), labels01(4), C=1.0)
+        with pytest.raises(ValueError, match="^C must be positive"):
+            C.linear_svm_dual(logits(4, 2), signs(4), C=0.0)
+
+
+# ----------------------------------------------------------------------------- calibration
+
+
+class TestCalibration:
+    def test_ece_against_loop(self):
+        g = gen(0)
+        conf = torch.rand(200, generator=g, dtype=F64)
+        correct = (torch.rand(200, generator=g, dtype=F64) < conf**2).double()
+        total = 0.0
+        for b in range(10):
+            lo, hi = b / 10, (b + 1) / 10
+            idx = [i for i, c in enumerate(conf.tolist()) if lo <= c < hi or (b == 9 and c == 1.0)]
+            if idx:
+                total += (
+                    len(idx)
+                    / 200
+                    * abs(
+                        sum(correct[i].item() for i in idx) / len(idx)
+                        - sum(conf[i].item() for i in idx) / len(idx)
+                    )
+                )
+        assert C.expected_calibration_error(conf, correct) == pytest.approx(total, rel=1e-12)
+
+    def test_calibrated_forecaster_has_small_ece(self):
+        g = gen(1)
+        conf = torch.rand(200_000, generator=g, dtype=F64)
+        correct = (torch.rand(200_000, generator=g, dtype=F64) < conf).double()
+        assert C.expected_calibration_error(conf, correct) < 0.01
+
+
+# ----------------------------------------------------------------------------- properties
+
+finite = st.floats(-50, 50, allow_nan=False)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(finite, min_size=2, max_size=6), st.integers(0, 5), st.floats(-1e3, 1e3))
+def test_cross_entropy_is_nonnegative_and_shift_invariant(z, t, c):
+    z = torch.tensor(z, dtype=F64)
+    t = torch.tensor(t % len(z))
+    ce = C.cross_entropy(z, t)
+    assert ce.item() >= 0
+    torch.testing.assert_close(C.cross_entropy(z + c, t), ce, rtol=1e-9, atol=1e-9)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(finite, min_size=2, max_size=6), st.integers(0, 5), st.floats(0, 1))
+def test_label_smoothing_decomposition(z, t, eps):
+    """CE(q_eps, p) = (1 - eps) CE(y, p) + eps KL(u || p) + eps log K."""
+    z = torch.tensor(z, dtype=F64)
+    k = len(z)
+    t = torch.tensor(t % k)
+    logp = torch.log_softmax(z, 0)
+    kl_u = (-math.log(k) - logp).mean()
+    rhs = (1 - eps) * C.cross_entropy(z, t) + eps * kl_u + eps * math.log(k)
+    torch.testing.assert_close(C.cross_entropy(z, t, label_smoothing=eps), rhs, rtol=1e-9, atol=1e-9)
+
+
+@settings(max_examples=40, deadline=None)
+@given(finite, st.sampled_from([0.0, 1.0]), st.floats(0, 5), st.floats(0, 5))
+def test_focal_is_below_bce_and_decreasing_in_gamma(z, y, g1, g2):
+    z, y = torch.tensor([z], dtype=F64), torch.tensor([y], dtype=F64)
+    lo, hi = sorted((g1, g2))
+    bce = C.binary_cross_entropy_with_logits(z, y)
+    assert C.focal(z, y, gamma=hi) <= C.focal(z, y, gamma=lo) * (1 + 1e-12) + 1e-300
+    assert C.focal(z, y, gamma=lo) <= bce * (1 + 1e-12) + 1e-300
+
+
+@settings(max_examples=40, deadline=None)
+@given(finite, st.sampled_from([-1.0, 1.0]))
+def test_hinge_and_logistic_bound_zero_one_loss(z, y):
+    z, y = torch.tensor([z], dtype=F64), torch.tensor([y], dtype=F64)
+    zero_one = float(y.item() * z.item() <= 0)
+    h = C.hinge(z, y).item()
+    assert h >= zero_one and h >= 0
+    assert (h == 0) == (y.item() * z.item() >= 1)
+    logistic = C.binary_cross_entropy_with_logits(z, (y + 1) / 2).item() / math.log(2)
+    assert logistic >= zero_one - 1e-12
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(finite, min_size=2, max_size=6), st.integers(0, 5))
+def test_weston_watkins_bounds_crammer_singer(z, t):
+    z = torch.tensor(z, dtype=F64)
+    k = len(z)
+    t = torch.tensor(t % k)
+    ww_sum = C.multi_margin(z, t).item() * k
+    cs = C.crammer_singer_hinge(z, t).item()
+    assert cs <= ww_sum + 1e-9 <= (k - 1) * cs + 2e-9
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.lists(finite, min_size=2, max_size=5), st.floats(0.0, 1.0), st.integers(0, 4))
+def test_smoothed_gradient_formula(z, eps, t):
+    z = torch.tensor(z, dtype=F64)
+    k = len(z)
+    t = t % k
+    g = C.cross_entropy_grad(z, torch.tensor(t), label_smoothing=eps)
+    p = torch.softmax(z, 0)
+    expected = p - eps / k
+    expected[t] = p[t] - 1 + eps * (1 - 1 / k)
+    torch.testing.assert_close(g, expected)
+
+
+def test_parametrised_grid_is_not_empty():
+    # guard against a refactor that silently empties the option grids
+    assert len(list(itertools.product(CE_SHAPES, CE_OPTIONS))) == 18
