@@ -440,7 +440,7 @@ class TestFocal:
         )
 
 
-# ----------------------------------------------------------------------------- extreme inputs, dtypes, devices
+# ---------------------------------------------------------------------- extreme inputs, dtypes, devices
 
 LOGIT_LOSSES = {
     "bce_logits": (C.binary_cross_entropy_with_logits, "01"),
