@@ -1,0 +1,103 @@
+"""Sphinx extension of the book's website: offline MathJax and the student edition.
+
+*Offline*: the website serves MathJax itself. ``scripts/fetch-mathjax.sh`` installs MathJax
+3 from the npm registry into ``<environment>/share/mathjax``; this extension points
+``mathjax_path`` at ``_static/mathjax/tex-chtml.js`` and copies those files into the built
+site, so no page asks a CDN for anything and the site reads from a zip of ``_build/html``.
+A build without the files fails with the command that installs them.
+
+*Clean pages*: a favicon (so browsers do not ask for a missing ``/favicon.ico``), a valid
+default colour mode for the theme (its script logs a console error without one), and no
+script included twice on a page (sphinx-thebe adds its configuration twice, which is a
+``SyntaxError`` in every page's console). The site tests in ``tests/site`` check all of this
+in a real browser.
+
+*Student edition*: with ``LOSSBOOK_EDITION=student`` in the environment (``make student``)
+sphinx-exercise's ``hide_solutions`` is switched on, so the exercises' solutions are left
+out of the pages (and out of the search index), and the title says which edition it is.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+from pathlib import Path
+
+from sphinx.application import Sphinx
+from sphinx.config import Config
+from sphinx.errors import ExtensionError
+
+MATHJAX_ENTRY = "tex-chtml.js"
+EDITIONS = ("instructor", "student")
+
+
+def mathjax_source() -> Path:
+    """Where scripts/fetch-mathjax.sh installed MathJax (overridable with LOSSBOOK_MATHJAX)."""
+    return Path(os.environ.get("LOSSBOOK_MATHJAX", Path(sys.prefix) / "share" / "mathjax"))
+
+
+def edition() -> str:
+    value = os.environ.get("LOSSBOOK_EDITION", "instructor").strip().lower() or "instructor"
+    if value not in EDITIONS:
+        raise ExtensionError(f"LOSSBOOK_EDITION must be one of {EDITIONS}, got {value!r}")
+    return value
+
+
+def _config_inited(app: Sphinx, config: Config) -> None:
+    # A remote MathJax (Sphinx's default is a CDN address) is replaced by the local copy.
+    if not config.mathjax_path or "://" in config.mathjax_path or config.mathjax_path.startswith("//"):
+        config.mathjax_path = f"mathjax/{MATHJAX_ENTRY}"
+    if not config.html_favicon:
+        config.html_favicon = str(Path(__file__).with_name("favicon.svg"))
+    config.html_context = {"default_mode": "auto", **(config.html_context or {})}
+    if edition() == "student":
+        config.hide_solutions = True
+        # The page sources (`_sources/`, the download button's .md / .ipynb) hold the
+        # solutions, so the student edition does not publish them.
+        config.html_copy_source = False
+        config.html_theme_options = {**config.html_theme_options, "use_download_button": False}
+        title = config.html_title or config.project
+        config.html_title = f"{title} (student edition)"
+
+
+def _builder_inited(app: Sphinx) -> None:
+    if app.builder.format != "html":
+        return
+    entry = mathjax_source() / MATHJAX_ENTRY
+    if not entry.is_file():
+        raise ExtensionError(
+            f"MathJax is not installed ({entry} is missing): run scripts/fetch-mathjax.sh "
+            "(`make book` and `make test` run it for you)."
+        )
+
+
+def _html_page_context(app: Sphinx, pagename: str, templatename: str, context: dict, doctree) -> None:
+    """Drop repeated <script> entries (the same file or the same inline body) from a page."""
+    scripts = context.get("script_files")
+    if not scripts:
+        return
+    seen, unique = set(), []
+    for script in sorted(scripts, key=lambda js: getattr(js, "priority", 500)):
+        attributes = getattr(script, "attributes", {}) or {}
+        key = (getattr(script, "filename", str(script)) or "", tuple(sorted(attributes.items())))
+        if key in seen:
+            continue
+        seen.add(key)
+        unique.append(script)
+    context["script_files"] = unique
+
+
+def _build_finished(app: Sphinx, exception: Exception | None) -> None:
+    if exception is not None or app.builder.format != "html":
+        return
+    target = Path(app.outdir) / "_static" / "mathjax"
+    shutil.copytree(mathjax_source(), target, dirs_exist_ok=True)
+
+
+def setup(app: Sphinx) -> dict:
+    app.connect("config-inited", _config_inited, priority=900)
+    app.connect("builder-inited", _builder_inited)
+    app.connect("html-page-context", _html_page_context, priority=900)
+    app.connect("build-finished", _build_finished)
+    return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": True}
