@@ -89,7 +89,7 @@ def mse(input, target, *, reduction: str = "mean") -> torch.Tensor:
 
 
 def mse_grad(input, target) -> torch.Tensor:
-    r"""Gradient of the summed squared error: :math:`\partial \ell / \partial \hat y_i = 2(\hat y_i - y_i)`."""
+    r"""Gradient of the summed squared error: :math:`2(\hat y_i - y_i)` for each element."""
     x, y, dtype = _prepare(input, target)
     return (2 * (x - y)).to(dtype)
 
@@ -152,8 +152,9 @@ def huber(input, target, *, delta: float = 1.0, reduction: str = "mean") -> torc
         \delta\,(|r| - \tfrac12\delta) & |r| > \delta \end{cases}
         \;=\; \tfrac12 q^2 + \delta(|r| - q),\quad q = \min(|r|, \delta)
 
-    The second form (as in optax) evaluates no branch it does not need and makes the
-    gradient the clipped residual :math:`\operatorname{clip}(r, -\delta, \delta)`.
+    Both forms equal :math:`c\,(r - c/2)` with :math:`c = \operatorname{clip}(r, -\delta, \delta)`,
+    which is how it is computed: no branch is evaluated where it does not apply, and the
+    gradient is :math:`c`, the clipped residual.
     Equals :func:`torch.nn.functional.huber_loss` with the same ``delta``;
     :func:`torch.nn.functional.smooth_l1_loss` with ``beta`` is ``huber(delta=beta) / beta``.
 
@@ -214,7 +215,7 @@ class _Huber(torch.autograd.Function):
 
 
 def huber_grad(input, target, *, delta: float = 1.0) -> torch.Tensor:
-    r"""Gradient of the summed Huber loss: the clipped residual :math:`\operatorname{clip}(\hat y_i - y_i, -\delta, \delta)`."""
+    r"""Gradient of the summed Huber loss: :math:`\operatorname{clip}(r_i, -\delta, \delta)`."""
     x, y, dtype = _prepare(input, target)
     delta = check_positive(delta, "delta")
     return (x - y).clamp(-delta, delta).to(dtype)
