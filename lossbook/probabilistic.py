@@ -78,7 +78,9 @@ def _check_distribution(p: torch.Tensor, name: str) -> None:
         raise ValueError(f"{name} must sum to 1 along its last dimension; the largest deviation is {err:.3g}")
 
 
-def _prepare_pair(p: object, q: object, names: tuple[str, str]) -> tuple[torch.Tensor, torch.Tensor, torch.dtype]:
+def _prepare_pair(
+    p: object, q: object, names: tuple[str, str]
+) -> tuple[torch.Tensor, torch.Tensor, torch.dtype]:
     a, b = names
     p = as_float_tensor(p, a)
     q = as_float_tensor(q, b, like=p)
@@ -239,7 +241,10 @@ def js_divergence(p, q, *, reduction: str = "mean") -> torch.Tensor:
 def gaussian_kl(mu_p, std_p, mu_q, std_q, *, reduction: str = "sum") -> torch.Tensor:
     r"""Closed-form :math:`\mathrm{KL}(\mathcal N(\mu_p, \sigma_p^2)\,\|\,\mathcal N(\mu_q, \sigma_q^2))`.
 
-    .. math:: \mathrm{KL} = \log\frac{\sigma_q}{\sigma_p} + \frac{\sigma_p^2 + (\mu_p - \mu_q)^2}{2\sigma_q^2} - \frac12
+    .. math::
+
+        \mathrm{KL} = \log\frac{\sigma_q}{\sigma_p}
+        + \frac{\sigma_p^2 + (\mu_p - \mu_q)^2}{2\sigma_q^2} - \frac12
 
     element by element. For Gaussians with diagonal covariance the KL is the **sum** over
     the independent coordinates, hence the default ``reduction="sum"``.
@@ -257,14 +262,16 @@ def gaussian_kl(mu_p, std_p, mu_q, std_q, *, reduction: str = "sum") -> torch.Te
     check_reduction(reduction)
     names = ("mu_p", "std_p", "mu_q", "std_q")
     mu_p = as_float_tensor(mu_p, "mu_p")
-    rest = [as_float_tensor(t, n, like=mu_p) for t, n in zip((std_p, mu_q, std_q), names[1:])]
+    rest = [as_float_tensor(t, n, like=mu_p) for t, n in zip((std_p, mu_q, std_q), names[1:], strict=True)]
     ts = [mu_p, *rest]
-    for t, n in zip(ts[1:], names[1:]):
+    for t, n in zip(ts[1:], names[1:], strict=True):
         check_same_shape(mu_p, t, ("mu_p", n))
-    check_same_device(*zip(names, ts))
+    check_same_device(*zip(names, ts, strict=True))
     for t, n in ((ts[1], "std_p"), (ts[3], "std_q")):
         if t.numel() and not bool((t > 0).all()):
-            raise ValueError(f"{n} must be positive (a standard deviation); got a minimum of {float(t.min()):g}")
+            raise ValueError(
+                f"{n} must be positive (a standard deviation); got a minimum of {float(t.min()):g}"
+            )
     dtype = mu_p.dtype
     mp, sp, mq, sq = upcast(*(t.to(dtype) for t in ts))
     kl = torch.log(sq / sp) + (sp**2 + (mp - mq) ** 2) / (2 * sq**2) - 0.5
@@ -424,7 +431,9 @@ def sinkhorn(
             continue
         w = as_float_tensor(w, name, like=cost).to(cost.dtype)
         if w.shape != (size,):
-            raise ValueError(f"{name} must have shape ({size},) to match cost {tuple(cost.shape)}; got {tuple(w.shape)}")
+            raise ValueError(
+                f"{name} must have shape ({size},) to match cost {tuple(cost.shape)}; got {tuple(w.shape)}"
+            )
         check_same_device(("cost", cost), (name, w))
         if not bool((w > 0).all()) or not bool(torch.isfinite(w).all()):
             raise ValueError(f"{name} must hold finite, positive weights")
