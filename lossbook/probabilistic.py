@@ -44,6 +44,7 @@ __all__ = [
     "gaussian_kl",
     "js_divergence",
     "kl_div",
+    "kl_div_grad",
     "kl_divergence",
     "sinkhorn",
     "wasserstein_1d",
@@ -69,9 +70,10 @@ def _check_distribution(p: torch.Tensor, name: str) -> None:
         raise ValueError(f"{name} must have at least one dimension (the outcomes); got a scalar")
     if p.numel() == 0:
         return
+    p = p.detach()
     if bool((p < 0).any()) or not bool(torch.isfinite(p).all()):
         raise ValueError(f"{name} must hold finite, non-negative probabilities")
-    (pc,) = upcast(p)
+    (pc,) = upcast(p.detach())
     tol = max(1e-6, 100 * torch.finfo(pc.dtype).eps) * p.shape[-1]
     err = float((pc.sum(-1) - 1).abs().max())
     if err > tol:
@@ -149,6 +151,24 @@ def kl_div(input, target, *, reduction: str = "mean", log_target: bool = False) 
     else:
         out = reduce(loss, reduction)
     return out.to(dtype)
+
+
+def kl_div_grad(input, target, *, log_target: bool = False) -> torch.Tensor:
+    r"""Gradient of ``kl_div(input, target, reduction="sum")`` with respect to ``input``.
+
+    Since :math:`\ell_i = p_i \log p_i - p_i \log q_i` is linear in :math:`\log q_i`,
+
+    .. math:: \frac{\partial}{\partial \log q_i} \sum_j \ell_j = -p_i,
+
+    whatever ``input`` is. (If :math:`\log q = \operatorname{log\_softmax}(z)`, the chain rule
+    turns this into the familiar :math:`\partial / \partial z = \operatorname{softmax}(z) - p`.)
+    """
+    input = as_float_tensor(input, "input")
+    target = as_float_tensor(target, "target", like=input)
+    check_same_shape(input, target)
+    check_same_device(("input", input), ("target", target))
+    p = torch.exp(target.to(input.dtype)) if log_target else target.to(input.dtype)
+    return -p
 
 
 # ------------------------------------------------------- KL, in mathematical order
