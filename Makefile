@@ -1,29 +1,51 @@
 # Loss Functions: An Executable Guide — the commands the README documents.
 #
-#   make book   build the website into _build/html (sets up .venv on first use)
-#   make test   unit tests + every notebook re-executed with nbval + the book built with -W
-#   make lab    open the notebooks in JupyterLab with the same environment
+#   make book     build the website into _build/html (sets up .venv on first use)
+#   make student  build the student edition (exercise solutions left out) into _build/student/_build/html
+#   make test     unit tests + every notebook re-executed with nbval + both editions built with -W
+#                 + the website's tests (every page in headless Chromium, links, accessibility,
+#                 student edition)
+#   make lab      open the notebooks in JupyterLab with the same environment
 #
-# Each target sets up its own environment (scripts/setup.sh, idempotent).
+# Each target sets up what it needs (scripts/setup.sh: .venv; scripts/fetch-mathjax.sh: the
+# MathJax the website serves; scripts/install-browser.sh: Chromium for the site tests), all
+# idempotent.
 
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 JOBS   ?= 2
 BUILD_FLAGS := --warningiserror --nitpick --keep-going
+SITE         := _build/html
+STUDENT_OUT  := _build/student
+STUDENT_SITE := $(STUDENT_OUT)/_build/html
 
-.PHONY: setup book test unit notebooks lab clean
+.PHONY: setup browser book student test site-tests unit notebooks lab clean
 
 setup:
-	@scripts/setup.sh
+	@VENV=$(VENV) scripts/setup.sh
+	@VENV=$(VENV) scripts/fetch-mathjax.sh
+
+browser:
+	@scripts/install-browser.sh
 
 book: setup
 	$(BIN)/jupyter-book build . $(BUILD_FLAGS)
 	@echo "The book is built: open file://$(CURDIR)/_build/html/index.html"
 
-test: setup
+student: setup
+	LOSSBOOK_EDITION=student $(BIN)/jupyter-book build . --path-output $(STUDENT_OUT) $(BUILD_FLAGS)
+	@echo "The student edition (no solutions) is built: open file://$(CURDIR)/$(STUDENT_SITE)/index.html"
+
+test: setup browser
 	$(BIN)/python -m pytest -n $(JOBS) --dist loadfile
 	$(BIN)/jupyter-book build . $(BUILD_FLAGS)
-	@echo "All tests passed and the book builds without warnings: file://$(CURDIR)/_build/html/index.html"
+	LOSSBOOK_EDITION=student $(BIN)/jupyter-book build . --path-output $(STUDENT_OUT) $(BUILD_FLAGS)
+	$(MAKE) --no-print-directory site-tests
+	@echo "All tests passed and the book builds without warnings: file://$(CURDIR)/$(SITE)/index.html"
+
+# The website's tests on the existing builds (make book student): screenshots in _build/screenshots.
+site-tests: setup browser
+	$(BIN)/python -m pytest tests/site -p no:xdist --site $(SITE) --student-site $(STUDENT_SITE)
 
 unit: setup
 	$(BIN)/python -m pytest tests -n $(JOBS)

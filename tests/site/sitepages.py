@@ -1,0 +1,78 @@
+"""Reading the built site's HTML: pages, forwards, reading order, links, headings, images."""
+
+from __future__ import annotations
+
+import functools
+import re
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+from bs4 import BeautifulSoup
+
+
+@functools.cache
+def _parse(path: str, mtime: float) -> BeautifulSoup:
+    return BeautifulSoup(Path(path).read_text(encoding="utf-8", errors="replace"), "html.parser")
+
+
+def soup(file: Path) -> BeautifulSoup:
+    return _parse(str(file), file.stat().st_mtime)
+
+
+def forward_target(site: Path, page: str) -> str | None:
+    """Where a ``<meta http-equiv="refresh">`` page forwards to, relative to ``site``."""
+    meta = soup(site / page).find("meta", attrs={"http-equiv": re.compile("^refresh$", re.I)})
+    if meta is None:
+        return None
+    match = re.search(r"url=(.+)$", meta.get("content", ""), re.I)
+    if not match:
+        return None
+    return resolve(page, match.group(1).strip().strip("'\""))[0]
+
+
+def resolve(page: str, href: str) -> tuple[str, str]:
+    """A relative ``href`` on ``page`` as (path relative to the site root, fragment)."""
+    parts = urlsplit(href)
+    base = Path(page).parent
+    target = (base / unquote(parts.path)).as_posix() if parts.path else page
+    # normalise a/b/../c
+    stack: list[str] = []
+    for piece in target.split("/"):
+        if piece in ("", "."):
+            continue
+        if piece == "..":
+            if stack:
+                stack.pop()
+            continue
+        stack.append(piece)
+    return "/".join(stack), unquote(parts.fragment)
+
+
+def front_page(site: Path) -> str:
+    """The book's front page (the top-level index.html, or where it forwards to)."""
+    return forward_target(site, "index.html") or "index.html"
+
+
+def reading_order(site: Path) -> list[str]:
+    """The pages in reading order: the front page, then each page's "next" link."""
+    order, page = [], front_page(site)
+    while page and page not in order and (site / page).is_file():
+        order.append(page)
+        link = soup(site / page).select_one("a.right-next[href]")
+        page = resolve(page, link["href"])[0] if link else None
+    return order
+
+
+def article(page_soup: BeautifulSoup):
+    """The page's own content (the theme's <article>), without navigation and sidebars."""
+    return page_soup.select_one("article.bd-article") or page_soup.select_one("main") or page_soup.body
+
+
+def has_figure(site: Path, page: str) -> bool:
+    content = article(soup(site / page))
+    return content is not None and content.find("img") is not None
+
+
+def has_math(site: Path, page: str) -> bool:
+    content = article(soup(site / page))
+    return content is not None and content.select_one(".math") is not None

@@ -1,0 +1,89 @@
+"""The browser check can fail: it is run on small synthetic pages with known defects.
+
+Each page below has exactly one kind of defect (plus a clean page as the control), is served
+from a temporary folder with the book's own MathJax, and goes through the same checker as
+the book's pages. The check must pass the clean page and name the defect of every other one.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+from browser import check_pages
+from PIL import Image
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "scripts" / "sphinx"))
+from offline_site import MATHJAX_ENTRY, mathjax_source  # noqa: E402
+
+HEAD = """<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>{title}</title>
+<link rel="icon" href="data:,">
+<script>window.MathJax = {{"options": {{"processHtmlClass":
+  "tex2jax_process|mathjax_process|math|output_area"}}}}</script>
+<script defer src="mathjax/tex-chtml.js"></script></head><body>"""
+
+PAGES = {
+    "clean.html": "<h1>Clean</h1><p>Loss <span class='math'>\\(\\ell(r) = \\tfrac12 r^2\\)</span>.</p>"
+                  "<div class='math'>\\[\\sum_i r_i^2\\]</div><img src='dot.png' alt='A dot.'>",
+    "broken-image.html": "<h1>Broken image</h1><img src='missing.png' alt='A figure that is not there.'>",
+    "external-image.html": "<h1>External image</h1><img src='https://example.com/figure.png' alt='Remote.'>",
+    "math-not-rendered.html": "<h1>Math outside MathJax's reach</h1>"
+                              "<p class='mathjax_ignore'>The loss \\(\\ell(r) = r^2\\) left as TeX.</p>",
+    "dollar-math-not-rendered.html": "<h1>Dollar math MathJax does not look for</h1>"
+                                     "<p>The loss $\\ell(r) = r^2$ left as TeX.</p>",
+    "math-error.html": "<h1>TeX error</h1><p><span class='math'>\\(x^2^3\\)</span></p>",
+    "undefined-macro.html": "<h1>Undefined macro</h1>"
+                            "<p><span class='math'>\\(\\lossfunction(r)\\)</span></p>",
+    "console-error.html": "<h1>Console error</h1><script>console.error('something broke');</script>",
+    "exception.html": "<h1>Exception</h1><script>undefinedFunction();</script>",
+    "no-heading.html": "<p>A page without any heading.</p>",
+}
+
+NO_MATHJAX = {
+    "mathjax-missing.html": "<h1>No MathJax</h1><p><span class='math'>\\(x^2\\)</span></p>",
+}
+
+EXPECTED = {
+    "broken-image.html": ["image did not load: missing.png", "failed request:"],
+    "external-image.html": ["request left localhost (blocked): https://example.com/figure.png",
+                            "image did not load: https://example.com/figure.png"],
+    "math-not-rendered.html": ["TeX not rendered by MathJax"],
+    "dollar-math-not-rendered.html": ["TeX not rendered by MathJax"],
+    "math-error.html": ["MathJax error"],
+    "undefined-macro.html": ["MathJax error"],
+    "console-error.html": ["console error: something broke"],
+    "exception.html": ["console error: uncaught: ReferenceError: undefinedFunction is not defined"],
+    "no-heading.html": ["no heading on the page"],
+    "mathjax-missing.html": ["TeX not rendered by MathJax", "math elements but MathJax is absent"],
+}
+
+
+@pytest.fixture(scope="module")
+def synthetic_reports(site, chromium, tmp_path_factory):
+    # `site` only gates these tests with the other site tests (they need Chromium and MathJax).
+    source = mathjax_source()
+    assert (source / MATHJAX_ENTRY).is_file(), "MathJax is not installed: run scripts/fetch-mathjax.sh"
+    root = tmp_path_factory.mktemp("synthetic-site")
+    (root / "mathjax").symlink_to(source, target_is_directory=True)
+    Image.new("RGB", (8, 8), "#0072B2").save(root / "dot.png")
+    for name, body in PAGES.items():
+        (root / name).write_text(HEAD.format(title=name) + body + "</body></html>", encoding="utf-8")
+    for name, body in NO_MATHJAX.items():
+        head = HEAD.split("<script>")[0] + "</head><body>"
+        (root / name).write_text(head.format(title=name) + body + "</body></html>", encoding="utf-8")
+    return check_pages(root, [*PAGES, *NO_MATHJAX], executable=chromium)
+
+
+def test_clean_page_passes(synthetic_reports):
+    report = synthetic_reports["clean.html"]
+    assert report.problems() == []
+    assert report.typeset == 2 and report.images == 1 and report.headings == 1
+
+
+@pytest.mark.parametrize("defective_page", sorted(EXPECTED))
+def test_defect_is_reported(synthetic_reports, defective_page):
+    page = defective_page
+    problems = synthetic_reports[page].problems()
+    for expected in EXPECTED[page]:
+        assert any(expected in problem for problem in problems), (page, expected, problems)
