@@ -178,7 +178,7 @@ class PageReport:
     def problems(self) -> list[str]:
         out = []
         if self.error:
-            out.append(f"the page did not load: {self.error}")
+            out.append(f"the page could not be checked to the end: {self.error}")
         out += [f"console error: {m}" for m in self.console_errors]
         out += [f"failed request: {m}" for m in self.failed_requests]
         out += [f"request left localhost (blocked): {m}" for m in self.blocked_requests]
@@ -243,12 +243,14 @@ class Browser:
         self._profile = tempfile.mkdtemp(prefix="lossbook-chromium-")
         cmd = [self.executable, *CHROMIUM_FLAGS, f"--user-data-dir={self._profile}",
                "--remote-debugging-port=0", "--remote-allow-origins=*", "about:blank"]
-        self._proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        # Chromium's own log goes to a file: a pipe nobody reads would fill up and stall it.
+        self._log = open(Path(self._profile) / "chromium.log", "wb")  # noqa: SIM115 - closed in _cleanup
+        self._proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=self._log)
         port_file = Path(self._profile) / "DevToolsActivePort"
         deadline = time.monotonic() + self.timeout
         while not (port_file.exists() and len(port_file.read_text().splitlines()) >= 2):
             if self._proc.poll() is not None:
-                err = self._proc.stderr.read().decode(errors="replace")[-2000:]
+                err = (Path(self._profile) / "chromium.log").read_bytes().decode(errors="replace")[-2000:]
                 self._cleanup()
                 raise BrowserError(f"Chromium exited with {self._proc.returncode}: {err}")
             if time.monotonic() > deadline:
@@ -285,6 +287,7 @@ class Browser:
             except subprocess.TimeoutExpired:
                 self._proc.kill()
                 self._proc.wait()
+        self._log.close()
         shutil.rmtree(self._profile, ignore_errors=True)
 
     # -- protocol ----------------------------------------------------------------------------
@@ -423,6 +426,8 @@ class Browser:
                                                             "clip": clip}, session=True)
                 screenshot.parent.mkdir(parents=True, exist_ok=True)
                 screenshot.write_bytes(base64.b64decode(shot["data"]))
+        except BrowserError as exc:  # e.g. MathJax never finished: report it, go on to the next page
+            report.error = str(exc)
         finally:
             self._page = None
         return report

@@ -35,6 +35,8 @@ PAGES = {
     "math-error.html": "<h1>TeX error</h1><p><span class='math'>\\(x^2^3\\)</span></p>",
     "undefined-macro.html": "<h1>Undefined macro</h1>"
                             "<p><span class='math'>\\(\\lossfunction(r)\\)</span></p>",
+    "missing-tex-extension.html": "<h1>TeX extension not on the site</h1>"
+                                  "<p><span class='math'>\\(\\require{nosuchpackage} x\\)</span></p>",
     "console-error.html": "<h1>Console error</h1><script>console.error('something broke');</script>",
     "exception.html": "<h1>Exception</h1><script>undefinedFunction();</script>",
     "no-heading.html": "<p>A page without any heading.</p>",
@@ -52,6 +54,7 @@ EXPECTED = {
     "dollar-math-not-rendered.html": ["TeX not rendered by MathJax"],
     "math-error.html": ["MathJax error"],
     "undefined-macro.html": ["MathJax error"],
+    "missing-tex-extension.html": ["failed request:"],
     "console-error.html": ["console error: something broke"],
     "exception.html": ["console error: uncaught: ReferenceError: undefinedFunction is not defined"],
     "no-heading.html": ["no heading on the page"],
