@@ -226,12 +226,13 @@ class Browser:
     """One headless Chromium, one tab, driven over the DevTools protocol."""
 
     def __init__(self, executable: str | None = None, *, allow_file: bool = False, offline: bool = False,
-                 timeout: float = 30.0):
+                 color_scheme: str | None = None, timeout: float = 30.0):
         self.executable = executable or find_chromium()
         if not self.executable:
             raise BrowserError("Chromium not found: run scripts/install-browser.sh or set CHROMIUM")
         self.allow_file = allow_file
         self.offline = offline
+        self.color_scheme = color_scheme
         self.timeout = timeout
         self._next_id = 0
         self._events: list[dict] = []
@@ -268,6 +269,9 @@ class Browser:
         if self.offline:
             self.send("Network.emulateNetworkConditions", {"offline": True, "latency": 0,
                       "downloadThroughput": -1, "uploadThroughput": -1}, session=True)
+        if self.color_scheme:
+            self.send("Emulation.setEmulatedMedia", {"features": [
+                {"name": "prefers-color-scheme", "value": self.color_scheme}]}, session=True)
         self.send("Emulation.setDeviceMetricsOverride",
                   {"width": 1280, "height": 900, "deviceScaleFactor": 1, "mobile": False}, session=True)
         return self
@@ -431,6 +435,12 @@ class Browser:
         finally:
             self._page = None
         return report
+
+    def evaluate(self, expression: str):
+        """The value of a JavaScript expression in the current page."""
+        result = self.send("Runtime.evaluate", {"expression": expression, "returnByValue": True},
+                           session=True)
+        return result["result"].get("value")
 
     def _wait_until_settled(self, timeout: float) -> bool:
         """Poll until the tab holds a completely loaded document that does not forward."""

@@ -13,7 +13,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from browser import Browser, check_pages, is_redirect, site_pages
+from browser import Browser, check_pages, is_redirect, serve, site_pages
 from sitepages import front_page, has_figure, has_math, reading_order
 
 
@@ -79,3 +79,14 @@ def test_opens_from_disk_with_networking_disabled(site, chromium):
         assert reports[math_page].typeset > 0, f"MathJax typeset nothing on {math_page} offline"
     if figure_page:
         assert reports[figure_page].images > 0
+
+
+def test_dark_mode(site, chromium):
+    """With the reader's system in dark mode the theme turns dark and the pages still check out."""
+    pages = list(dict.fromkeys(p for p in (front_page(site), chapter_page(site)) if p))
+    with serve(site) as base, Browser(chromium, color_scheme="dark") as browser:
+        for page in pages:
+            name = "front-page-dark.png" if page == front_page(site) else "chapter-page-dark.png"
+            report = browser.check(base + page, page, screenshot=screenshot_dir(site) / name)
+            assert not report.problems(), f"{page} (dark):\n  " + "\n  ".join(report.problems())
+            assert browser.evaluate("document.documentElement.dataset.theme") == "dark", page
