@@ -770,3 +770,42 @@ def test_smoothed_gradient_formula(z, eps, t):
 def test_parametrised_grid_is_not_empty():
     # guard against a refactor that silently empties the option grids
     assert len(list(itertools.product(CE_SHAPES, CE_OPTIONS))) == 18
+
+
+# ----------------------------------------------------------------------------- data generator of the chapter
+
+
+def test_gaussian_classes_shapes_labels_and_determinism():
+    from lossbook import data
+
+    x, y = data.gaussian_classes(500, 4, d=6, radius=2.0, seed=3)
+    assert x.shape == (500, 6) and y.shape == (500,) and y.dtype == torch.long
+    assert set(y.tolist()) == {0, 1, 2, 3}
+    x2, y2 = data.gaussian_classes(500, 4, d=6, radius=2.0, seed=3)
+    assert torch.equal(x, x2) and torch.equal(y, y2)
+    # class means lie on the circle of the stated radius in the first two coordinates
+    big_x, big_y = data.gaussian_classes(40_000, 4, d=3, radius=2.0, seed=4)
+    for k in range(4):
+        mean = big_x[big_y == k].mean(0)
+        expected = torch.tensor(
+            [2 * math.cos(k * math.pi / 2), 2 * math.sin(k * math.pi / 2), 0.0], dtype=F64
+        )
+        assert torch.allclose(mean, expected, atol=0.06)
+
+
+@pytest.mark.parametrize(
+    "kwargs,exc",
+    [
+        ({"num_classes": 1}, ValueError),
+        ({"d": 1}, ValueError),
+        ({"radius": -1.0}, ValueError),
+        ({"n": 0}, ValueError),
+    ],
+)
+def test_gaussian_classes_rejects_bad_arguments(kwargs, exc):
+    from lossbook import data
+
+    args = {"n": 10, **kwargs}
+    n = args.pop("n")
+    with pytest.raises(exc):
+        data.gaussian_classes(n, **args)
