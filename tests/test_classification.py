@@ -809,3 +809,23 @@ def test_gaussian_classes_rejects_bad_arguments(kwargs, exc):
     n = args.pop("n")
     with pytest.raises(exc):
         data.gaussian_classes(n, **args)
+
+
+@pytest.mark.parametrize("i", range(7))
+def test_device_mismatch_is_value_error(i):
+    loss, (x, y) = _all_losses()[i]
+    with pytest.raises(ValueError, match="is on device meta but input is on cpu"):
+        loss(x, y.to("meta"))
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.integers(2, 8), st.integers(0, 7), st.floats(0.01, 0.99))
+def test_smoothed_target_log_is_a_stationary_point(k, t, eps):
+    """The gradient vanishes at z = log y', where the smoothed loss attains its minimum."""
+    t = t % k
+    q = C.smooth_labels(torch.tensor(t), k, epsilon=eps).to(F64)
+    z = torch.log(q)
+    torch.testing.assert_close(
+        C.cross_entropy_grad(z, torch.tensor(t), label_smoothing=eps), torch.zeros(k, dtype=F64)
+    )
+    assert C.softmax(z)[t].item() == pytest.approx(1 - eps + eps / k)
