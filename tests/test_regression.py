@@ -229,6 +229,17 @@ def test_huber_second_derivative_matches_builtin():
     assert torch.autograd.gradgradcheck(lambda a: R.huber(a, y, delta=0.8, reduction="none"), (xi,))
 
 
+def test_mse_second_derivative_matches_builtin():
+    x, y = pair((9,), seed=5)
+    for fn in (lambda a: R.mse(a, y), lambda a: F.mse_loss(a, y)):
+        xi = x.clone().requires_grad_(True)
+        (g,) = torch.autograd.grad(fn(xi), xi, create_graph=True)
+        (h,) = torch.autograd.grad(g.sum(), xi)
+        torch.testing.assert_close(h, torch.full_like(x, 2 / x.numel()))
+    xi = x.clone().requires_grad_(True)
+    assert torch.autograd.gradgradcheck(lambda a: R.mse(a, y, reduction="none"), (xi,))
+
+
 def test_log_cosh_gradient_is_tanh_against_sympy():
     sympy = pytest.importorskip("sympy")
     r = sympy.symbols("r", real=True)
