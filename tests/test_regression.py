@@ -515,3 +515,63 @@ def test_rmse_is_the_root_of_mse_and_bounds_mae(values, seed):
     x, y = as_pair(values, seed)
     torch.testing.assert_close(R.rmse(x, y) ** 2, R.mse(x, y))
     assert R.mae(x, y) <= R.rmse(x, y) * (1 + 1e-12)
+
+
+# --------------------------------------------------------------------------- data sets the chapter introduced
+
+
+def test_conditioned_least_squares_has_the_requested_spectrum():
+    from lossbook import data
+
+    X, y = data.conditioned_least_squares(120, 6, condition_number=50.0, seed=1)
+    eig = torch.linalg.eigvalsh(X.T @ X / 120)
+    torch.testing.assert_close(eig.min(), torch.tensor(1.0, dtype=torch.float64))
+    torch.testing.assert_close(eig.max(), torch.tensor(50.0, dtype=torch.float64))
+    assert X.shape == (120, 6) and y.shape == (120,)
+    with pytest.raises(ValueError, match="^condition_number must be at least 1; got 0.5$"):
+        data.conditioned_least_squares(10, 2, condition_number=0.5)
+    with pytest.raises(ValueError, match="^n must be at least d; got n=2, d=3$"):
+        data.conditioned_least_squares(2, 3, condition_number=2.0)
+
+
+def test_contaminated_sample_replaces_exactly_the_stated_fraction():
+    from lossbook import data
+
+    s = data.contaminated_sample(50, 40, fraction=0.25, outlier_mean=100.0, seed=2)
+    assert s.shape == (50, 40)
+    assert torch.equal((s > 50).sum(dim=1), torch.full((50,), 10))
+    with pytest.raises(ValueError, match=r"^fraction must be in \[0, 1\]; got 1.5$"):
+        data.contaminated_sample(2, 2, fraction=1.5)
+
+
+@pytest.mark.parametrize(
+    "kind, mean, median",
+    [
+        ("gaussian", 0.0, 0.0),
+        ("laplace", 0.0, 0.0),
+        ("lognormal", math.exp(0.5), 1.0),
+        ("exponential", 1.0, math.log(2)),
+    ],
+)
+def test_location_sample_has_the_documented_law(kind, mean, median):
+    from lossbook import data
+
+    s = data.location_sample(200_000, kind=kind, seed=3)
+    assert abs(s.mean().item() - mean) < 0.02 and abs(s.median().item() - median) < 0.02
+    assert torch.equal(s, data.location_sample(200_000, kind=kind, seed=3))  # seeded
+
+
+def test_location_sample_rejects_unknown_kind():
+    from lossbook import data
+
+    with pytest.raises(ValueError, match="^kind must be one of"):
+        data.location_sample(3, kind="cauchy")
+
+
+def test_heteroscedastic_regression_noise_grows_with_x():
+    from lossbook import data
+
+    x, y = data.heteroscedastic_regression(20_000, seed=4)
+    resid = y - (1 + 2 * x)
+    assert resid[x < 0.5].std() < 0.5 * resid[x > 1.5].std()
+    assert x.min() >= 0 and x.max() <= 2
