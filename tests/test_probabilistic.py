@@ -247,10 +247,20 @@ class TestDivergences:
             torch.testing.assert_close(fn(p, q, reduction="sum"), none.sum())
             torch.testing.assert_close(fn(p, q, reduction="mean"), none.mean())
 
-    def test_float32_keeps_dtype(self):
-        p, q = rand_dist((3, 4), 36, torch.float32), rand_dist((3, 4), 37, torch.float32)
+    @pytest.mark.parametrize("dtype", [torch.float32, torch.float16, torch.bfloat16])
+    def test_low_precision_keeps_dtype_and_is_finite(self, dtype):
+        # normalised in the low precision itself, so rows sum to 1 only up to its rounding
+        p = rand_dist((3, 16), 36, zeros=True).to(dtype)
+        q = rand_dist((3, 16), 37).to(dtype)
+        p, q = p / p.sum(-1, keepdim=True), q / q.sum(-1, keepdim=True)
         for fn in (pb.kl_divergence, pb.js_divergence, pb.cross_entropy):
-            assert fn(p, q).dtype == torch.float32
+            out = fn(p, q)
+            assert out.dtype == dtype and torch.isfinite(out)
+            ref = fn(
+                p.double() / p.double().sum(-1, keepdim=True), q.double() / q.double().sum(-1, keepdim=True)
+            )
+            assert abs(out.double() - ref) < 0.05 * ref + 1e-3
+        assert pb.entropy(p).dtype == dtype
 
 
 class TestGaussianKl:
@@ -515,6 +525,10 @@ class TestErrors:
     def test_sinkhorn_nonpositive_weight(self):
         with pytest.raises(ValueError, match="a must hold finite, positive weights"):
             pb.sinkhorn(torch.ones(2, 2), torch.tensor([1.0, 0.0]), epsilon=0.1)
+
+    def test_sinkhorn_scaling_not_bool(self):
+        with pytest.raises(TypeError, match="scaling must be a bool"):
+            pb.sinkhorn(torch.ones(2, 2), epsilon=0.1, scaling=1)
 
     def test_sinkhorn_max_iter(self):
         with pytest.raises(ValueError, match="max_iter must be a positive int"):
