@@ -353,6 +353,12 @@ class TestWasserstein1d:
         # sorted pairs: (0, .5), (1, 1.5), (2, 3): every u_i lies left of its partner.
         torch.testing.assert_close(u.grad, torch.full((3,), -1 / 3, dtype=torch.float64))
 
+    def test_gradcheck_away_from_ties(self):
+        u = torch.tensor([0.1, 0.9, 2.3, -1.2], dtype=torch.float64)
+        v = torch.tensor([0.4, 1.7, -0.6, 3.1, 0.0], dtype=torch.float64)
+        for p in (1.0, 2.0, 3.0):
+            assert_gradcheck(lambda t, p=p: pb.wasserstein_1d(t, v, p=p), u)
+
     def test_float32_keeps_dtype(self):
         out = pb.wasserstein_1d(torch.randn(10), torch.randn(12))
         assert out.dtype == torch.float32 and torch.isfinite(out)
