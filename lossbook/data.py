@@ -121,3 +121,141 @@ def two_gaussians(
     centre[0] = distance / 2
     x = torch.randn(n, d, generator=g, dtype=dtype) + torch.where(y[:, None] == 1, centre, -centre)
     return x, y
+
+
+def gaussian_classes(
+    n: int,
+    num_classes: int = 3,
+    *,
+    d: int = 2,
+    radius: float = 1.5,
+    seed: int = 0,
+    dtype: torch.dtype = torch.float64,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    r"""A multi-class problem: unit-variance Gaussian classes with centres on a circle.
+
+    Class :math:`k` is centred at :math:`r(\cos 2\pi k/K, \sin 2\pi k/K, 0, \dots, 0)`; the
+    coordinates after the first two are pure noise, so a large ``d`` with a small ``n``
+    gives a model room to overfit (and become over-confident). Labels are uniform.
+
+    Returns:
+        ``(x, y)``: features of shape ``(n, d)`` and integer labels in ``{0, ..., K-1}``.
+
+    Introduced in Chapter 3 (label smoothing).
+    """
+    n = _check_count(n, "n")
+    num_classes = _check_count(num_classes, "num_classes", minimum=2)
+    d = _check_count(d, "d", minimum=2)
+    radius = check_nonnegative(radius, "radius")
+    g = generator(seed)
+    y = torch.randint(num_classes, (n,), generator=g)
+    angle = 2 * torch.pi * torch.arange(num_classes, dtype=dtype) / num_classes
+    centres = torch.zeros(num_classes, d, dtype=dtype)
+    centres[:, 0], centres[:, 1] = radius * torch.cos(angle), radius * torch.sin(angle)
+    x = torch.randn(n, d, generator=g, dtype=dtype) + centres[y]
+    return x, y
+
+
+def location_sample(
+    shape: int | tuple[int, ...],
+    *,
+    kind: str = "gaussian",
+    scale: float = 1.0,
+    seed: int = 0,
+    dtype: torch.dtype = torch.float64,
+) -> torch.Tensor:
+    r"""A sample of noise (or of a skewed variable) of the given ``shape``.
+
+    ``kind`` is ``"gaussian"`` (:math:`\mathcal N(0, s^2)`), ``"laplace"`` (density
+    :math:`e^{-|x|/s}/(2s)`), ``"lognormal"`` (:math:`e^{sZ}`, right-skewed, mean
+    :math:`e^{s^2/2}` above median 1) or ``"exponential"`` (mean :math:`s`, :math:`\tau`-quantile
+    :math:`-s\log(1-\tau)`), with ``s = scale``.
+
+    Introduced in Chapter 2 (regression losses: mean vs median, MLE under each noise).
+    """
+    shape = (shape,) if isinstance(shape, int) else tuple(shape)
+    for i, n in enumerate(shape):
+        _check_count(n, f"shape[{i}]")
+    scale = check_nonnegative(scale, "scale")
+    g = generator(seed)
+    if kind == "gaussian":
+        return scale * torch.randn(shape, generator=g, dtype=dtype)
+    if kind == "laplace":
+        u = torch.rand(shape, generator=g, dtype=dtype) - 0.5  # inverse CDF of the Laplace law
+        return -scale * torch.sign(u) * torch.log1p(-2 * u.abs())
+    if kind == "lognormal":
+        return torch.exp(scale * torch.randn(shape, generator=g, dtype=dtype))
+    if kind == "exponential":
+        return -scale * torch.log1p(-torch.rand(shape, generator=g, dtype=dtype))
+    raise ValueError(f"kind must be one of 'gaussian', 'laplace', 'lognormal', 'exponential'; got {kind!r}")
+
+
+def conditioned_least_squares(
+    n: int, d: int, *, condition_number: float, noise: float = 0.1, seed: int = 0,
+    dtype: torch.dtype = torch.float64,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    r"""A least-squares problem whose :math:`X^\top X / n` has eigenvalues exactly ``1 … condition_number``.
+
+    :math:`X = \sqrt n\, U \operatorname{diag}(\sqrt{\lambda})V^\top` with random orthonormal
+    :math:`U, V` and :math:`\lambda` log-spaced from 1 to :math:`\kappa`; :math:`y = Xw + \sigma\varepsilon`
+    with :math:`w` standard normal. Returns ``(X, y)`` of shapes ``(n, d)`` and ``(n,)``.
+
+    Introduced in Chapter 2 (gradient descent on least squares).
+    """
+    n = _check_count(n, "n")
+    d = _check_count(d, "d")
+    if n < d:
+        raise ValueError(f"n must be at least d; got n={n}, d={d}")
+    kappa = check_nonnegative(condition_number, "condition_number")
+    if kappa < 1:
+        raise ValueError(f"condition_number must be at least 1; got {kappa}")
+    g = generator(seed)
+    u, _ = torch.linalg.qr(torch.randn(n, d, generator=g, dtype=dtype))
+    v, _ = torch.linalg.qr(torch.randn(d, d, generator=g, dtype=dtype))
+    lam = torch.logspace(0, torch.log10(torch.tensor(kappa, dtype=dtype)).item(), d, dtype=dtype)
+    x = (n**0.5) * u @ torch.diag(lam.sqrt()) @ v.T
+    w = torch.randn(d, generator=g, dtype=dtype)
+    return x, x @ w + noise * torch.randn(n, generator=g, dtype=dtype)
+
+
+def contaminated_sample(
+    reps: int, n: int, *, fraction: float, outlier_mean: float = 10.0, seed: int = 0,
+    dtype: torch.dtype = torch.float64,
+) -> torch.Tensor:
+    r"""``reps`` samples of size ``n`` from :math:`\mathcal N(0, 1)`, a ``fraction`` of each made outliers.
+
+    In each row exactly ``round(fraction * n)`` points are drawn from
+    :math:`\mathcal N(\text{outlier\_mean}, 1)` instead (one-sided contamination, the hard
+    case for a location estimator: the true location stays 0). Shape ``(reps, n)``.
+
+    Introduced in Chapter 2 (Huber loss: robustness under contamination).
+    """
+    reps = _check_count(reps, "reps")
+    n = _check_count(n, "n")
+    fraction = check_in_range(fraction, "fraction", 0.0, 1.0)
+    g = generator(seed)
+    sample = torch.randn(reps, n, generator=g, dtype=dtype)
+    m = round(fraction * n)
+    sample[:, :m] += outlier_mean
+    return sample
+
+
+def heteroscedastic_regression(
+    n: int, *, intercept: float = 1.0, slope: float = 2.0, noise_base: float = 0.2,
+    noise_slope: float = 1.0, high: float = 2.0, seed: int = 0, dtype: torch.dtype = torch.float64,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    r"""Samples of :math:`y = a + bx + (s_0 + s_1 x)\,\varepsilon` whose noise grows with :math:`x`.
+
+    Here :math:`x \sim U(0, \text{high})` and :math:`\varepsilon \sim \mathcal N(0,1)`.
+
+    The conditional :math:`\tau`-quantile
+    :math:`a + bx + (s_0 + s_1 x)\,\Phi^{-1}(\tau)` is linear in :math:`x` with a slope that
+    depends on :math:`\tau`. Returns ``(x, y)``, both of shape ``(n,)``.
+
+    Introduced in Chapter 2 (quantile regression).
+    """
+    n = _check_count(n, "n")
+    g = generator(seed)
+    x = high * torch.rand(n, generator=g, dtype=dtype)
+    y = intercept + slope * x + (noise_base + noise_slope * x) * torch.randn(n, generator=g, dtype=dtype)
+    return x, y
