@@ -270,6 +270,17 @@ def _class_back(z: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
     return z if like.dim() == 1 else z.movedim(-1, 1)
 
 
+def _class_weight(weight, z: torch.Tensor, num_classes: int) -> torch.Tensor | None:
+    """Validate an optional per-class ``weight`` of shape ``(num_classes,)`` on ``z``'s device."""
+    if weight is None:
+        return None
+    weight = as_float_tensor(weight, "weight", like=z)
+    check_same_device(("input", z), ("weight", weight))
+    if weight.shape != (num_classes,):
+        raise ValueError(f"weight must have shape ({num_classes},), one per class; got {tuple(weight.shape)}")
+    return weight
+
+
 def _ce_targets(input, target, weight, ignore_index, label_smoothing):
     """Validate the arguments of :func:`cross_entropy`; return the per-sample target mass.
 
@@ -306,13 +317,7 @@ def _ce_targets(input, target, weight, ignore_index, label_smoothing):
     if isinstance(ignore_index, bool) or not isinstance(ignore_index, int):
         raise TypeError(f"ignore_index must be an int; got {type(ignore_index).__name__}")
     eps = check_in_range(label_smoothing, "label_smoothing", 0.0, 1.0)
-    if weight is not None:
-        weight = as_float_tensor(weight, "weight", like=z)
-        check_same_device(("input", z), ("weight", weight))
-        if weight.shape != (num_classes,):
-            raise ValueError(
-                f"weight must have shape ({num_classes},), one per class; got {tuple(weight.shape)}"
-            )
+    weight = _class_weight(weight, z, num_classes)
     (zc,) = upcast(z)
     zc = _class_last(zc)
     w = None if weight is None else weight.to(zc.dtype)
@@ -472,13 +477,7 @@ def _multiclass_args(input, target, margin, weight=None):
     check_same_device(("input", z), ("target", t))
     check_class_indices(t, num_classes, "target")
     m = check_positive(margin, "margin")
-    if weight is not None:
-        weight = as_float_tensor(weight, "weight", like=z)
-        check_same_device(("input", z), ("weight", weight))
-        if weight.shape != (num_classes,):
-            raise ValueError(
-                f"weight must have shape ({num_classes},), one per class; got {tuple(weight.shape)}"
-            )
+    weight = _class_weight(weight, z, num_classes)
     return z, t, m, weight
 
 
