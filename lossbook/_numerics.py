@@ -57,7 +57,9 @@ def safe_sqrt(x: torch.Tensor, eps: float = 0.0) -> torch.Tensor:
     """
     y = x + eps
     positive = y > 0
-    return torch.where(positive, torch.sqrt(torch.where(positive, y, torch.ones_like(y))), torch.zeros_like(y))
+    return torch.where(
+        positive, torch.sqrt(torch.where(positive, y, torch.ones_like(y))), torch.zeros_like(y)
+    )
 
 
 def safe_norm(x: torch.Tensor, dim: int = -1, keepdim: bool = False, eps: float = 0.0) -> torch.Tensor:

@@ -116,7 +116,10 @@ def check_convexity(
     best = (-float("inf"), (0.0, 0.0, 0.0))
     for y in targs:
         yy = y.expand_as(a)
-        gap = loss((a + b) / 2, yy, reduction="none") - (loss(a, yy, reduction="none") + loss(b, yy, reduction="none")) / 2
+        gap = (
+            loss((a + b) / 2, yy, reduction="none")
+            - (loss(a, yy, reduction="none") + loss(b, yy, reduction="none")) / 2
+        )
         i = int(torch.argmax(gap))
         if float(gap[i]) > best[0]:
             best = (float(gap[i]), (float(a[i]), float(b[i]), float(y)))

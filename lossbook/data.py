@@ -12,7 +12,6 @@ import torch
 from ._validation import check_in_range, check_nonnegative
 
 
-
 def generator(seed: int, device: torch.device | str | None = None) -> torch.Generator:
     """A :class:`torch.Generator` seeded with ``seed`` (on ``device``, CPU by default)."""
     if isinstance(seed, bool) or not isinstance(seed, int):
@@ -40,7 +39,7 @@ def linear_regression(
     seed: int = 0,
     dtype: torch.dtype = torch.float64,
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    r"""Samples of :math:`y = x^\top w + b + \sigma\varepsilon` with Gaussian :math:`x` and :math:`\varepsilon`.
+    r"""Samples of :math:`y = x^\top w + b + \sigma\varepsilon`, :math:`x` and :math:`\varepsilon` Gaussian.
 
     Args:
         n: number of samples (at least 1).
@@ -72,10 +71,15 @@ def linear_regression(
 
 
 def noisy_sine(
-    n: int, *, noise: float = 0.3, low: float = 0.0, high: float = 1.0, seed: int = 0,
+    n: int,
+    *,
+    noise: float = 0.3,
+    low: float = 0.0,
+    high: float = 1.0,
+    seed: int = 0,
     dtype: torch.dtype = torch.float64,
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    r"""Samples of :math:`y = \sin(2\pi x) + \sigma\varepsilon` with :math:`x \sim U(\text{low}, \text{high})`.
+    r"""Samples of :math:`y = \sin(2\pi x) + \sigma\varepsilon`, :math:`x \sim U(\text{low}, \text{high})`.
 
     The classic curve-fitting problem (Bishop 2006, §1.1) used for regularised
     empirical risk minimisation. Returns ``(x, y)``, both of shape ``(n,)``.
@@ -191,7 +195,12 @@ def location_sample(
 
 
 def conditioned_least_squares(
-    n: int, d: int, *, condition_number: float, noise: float = 0.1, seed: int = 0,
+    n: int,
+    d: int,
+    *,
+    condition_number: float,
+    noise: float = 0.1,
+    seed: int = 0,
     dtype: torch.dtype = torch.float64,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     r"""A least-squares problem whose :math:`X^\top X / n` has eigenvalues exactly ``1 … condition_number``.
@@ -219,7 +228,12 @@ def conditioned_least_squares(
 
 
 def contaminated_sample(
-    reps: int, n: int, *, fraction: float, outlier_mean: float = 10.0, seed: int = 0,
+    reps: int,
+    n: int,
+    *,
+    fraction: float,
+    outlier_mean: float = 10.0,
+    seed: int = 0,
     dtype: torch.dtype = torch.float64,
 ) -> torch.Tensor:
     r"""``reps`` samples of size ``n`` from :math:`\mathcal N(0, 1)`, a ``fraction`` of each made outliers.
@@ -241,8 +255,15 @@ def contaminated_sample(
 
 
 def heteroscedastic_regression(
-    n: int, *, intercept: float = 1.0, slope: float = 2.0, noise_base: float = 0.2,
-    noise_slope: float = 1.0, high: float = 2.0, seed: int = 0, dtype: torch.dtype = torch.float64,
+    n: int,
+    *,
+    intercept: float = 1.0,
+    slope: float = 2.0,
+    noise_base: float = 0.2,
+    noise_slope: float = 1.0,
+    high: float = 2.0,
+    seed: int = 0,
+    dtype: torch.dtype = torch.float64,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     r"""Samples of :math:`y = a + bx + (s_0 + s_1 x)\,\varepsilon` whose noise grows with :math:`x`.
 

@@ -34,7 +34,9 @@ def default_device(prefer: str | None = None) -> torch.device:
         try:
             dev = torch.device(choice)
         except (RuntimeError, TypeError) as exc:
-            raise ValueError(f"prefer must be a device string such as 'cpu' or 'cuda'; got {choice!r}") from exc
+            raise ValueError(
+                f"prefer must be a device string such as 'cpu' or 'cuda'; got {choice!r}"
+            ) from exc
         if dev.type == "cuda" and not torch.cuda.is_available():
             raise ValueError(f"prefer={choice!r} asks for CUDA, but no CUDA device is available")
         if dev.type == "mps" and not _mps_available():

@@ -68,7 +68,7 @@ def subgradient_method(
     step: StepSize,
     n_steps: int,
 ) -> torch.Tensor:
-    r"""The subgradient method :math:`\theta_{k+1} = \theta_k - \alpha_k g_k`, :math:`g_k \in \partial f(\theta_k)`.
+    r"""The subgradient method, :math:`\theta_{k+1} = \theta_k - \alpha_k g_k`, :math:`g_k \in \partial f`.
 
     The same loop as :func:`gradient_descent`, named separately because its theory
     differs: it is not a descent method, so experiments track the *best* iterate

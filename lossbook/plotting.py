@@ -16,7 +16,6 @@ import matplotlib as mpl
 import matplotlib.pyplot as plt
 import numpy as np
 
-
 PALETTE: dict[str, str] = {
     "blue": "#0072B2",
     "vermillion": "#D55E00",

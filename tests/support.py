@@ -41,7 +41,9 @@ def assert_grad_matches_autograd(
 def assert_gradcheck(loss: LossFn, input: torch.Tensor, *rest, **kwargs) -> None:
     """``torch.autograd.gradcheck`` in float64 (choose points away from kinks)."""
     x = input.detach().to(torch.float64).clone().requires_grad_(True)
-    rest64 = [r.to(torch.float64) if isinstance(r, torch.Tensor) and r.is_floating_point() else r for r in rest]
+    rest64 = [
+        r.to(torch.float64) if isinstance(r, torch.Tensor) and r.is_floating_point() else r for r in rest
+    ]
     assert torch.autograd.gradcheck(lambda t: loss(t, *rest64, **kwargs), (x,))
 
 

@@ -65,11 +65,15 @@ class TestDevice:
 
     def test_unavailable_cuda(self, monkeypatch):
         monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
-        with pytest.raises(ValueError, match="^prefer='cuda' asks for CUDA, but no CUDA device is available$"):
+        with pytest.raises(
+            ValueError, match="^prefer='cuda' asks for CUDA, but no CUDA device is available$"
+        ):
             device.default_device("cuda")
 
     def test_unsupported_device_type(self):
-        with pytest.raises(ValueError, match="^prefer must name a 'cpu', 'cuda' or 'mps' device; got 'meta'$"):
+        with pytest.raises(
+            ValueError, match="^prefer must name a 'cpu', 'cuda' or 'mps' device; got 'meta'$"
+        ):
             device.default_device("meta")
 
     def test_describe_cpu(self):
@@ -177,7 +181,9 @@ def _quadratic(a):
 class TestOptim:
     def test_gradient_descent_on_a_quadratic_matches_the_closed_form(self):
         grad, a = _quadratic([1.0, 4.0])
-        path = optim.gradient_descent(grad, torch.tensor([1.0, 1.0], dtype=torch.float64), step=0.1, n_steps=5)
+        path = optim.gradient_descent(
+            grad, torch.tensor([1.0, 1.0], dtype=torch.float64), step=0.1, n_steps=5
+        )
         assert path.shape == (6, 2)
         k = torch.arange(6, dtype=torch.float64)[:, None]
         torch.testing.assert_close(path, (1 - 0.1 * a) ** k)
@@ -205,7 +211,10 @@ class TestOptim:
 
     def test_subgradient_method_on_absolute_value_with_diminishing_steps(self):
         path = optim.subgradient_method(
-            torch.sign, torch.tensor([2.0], dtype=torch.float64), step=lambda k: 1.0 / math.sqrt(k + 1), n_steps=400
+            torch.sign,
+            torch.tensor([2.0], dtype=torch.float64),
+            step=lambda k: 1.0 / math.sqrt(k + 1),
+            n_steps=400,
         )
         best = path.abs().min()
         assert float(best) < 0.1
@@ -217,8 +226,13 @@ class TestOptim:
             return theta - values[idx].mean()
 
         run = lambda seed: optim.sgd(  # noqa: E731
-            sample_grad, torch.zeros((), dtype=torch.float64), 11,
-            step=lambda k: 1.0 / (k + 1), n_steps=2000, batch_size=4, generator=data.generator(seed),
+            sample_grad,
+            torch.zeros((), dtype=torch.float64),
+            11,
+            step=lambda k: 1.0 / (k + 1),
+            n_steps=2000,
+            batch_size=4,
+            generator=data.generator(seed),
         )
         a, b = run(0), run(0)
         assert torch.equal(a, b)
@@ -244,7 +258,15 @@ class TestOptim:
 
     def test_sgd_rejects_bad_batch_size(self):
         with pytest.raises(ValueError, match="^batch_size must be a positive int; got 0$"):
-            optim.sgd(lambda x, i: x, torch.zeros(1), 5, step=0.1, n_steps=1, batch_size=0, generator=data.generator(0))
+            optim.sgd(
+                lambda x, i: x,
+                torch.zeros(1),
+                5,
+                step=0.1,
+                n_steps=1,
+                batch_size=0,
+                generator=data.generator(0),
+            )
 
 
 def test_environment_yml_carries_the_lock_files_pins():
@@ -263,4 +285,4 @@ def test_environment_yml_carries_the_lock_files_pins():
     }
     assert lock <= env
     assert env - lock == {"torch==2.13.0"}
-    assert "TORCH_VERSION=\"2.13.0\"" in (root / "scripts" / "setup.sh").read_text()
+    assert 'TORCH_VERSION="2.13.0"' in (root / "scripts" / "setup.sh").read_text()

@@ -3,7 +3,6 @@
 import math
 
 import mpmath
-
 import torch
 from hypothesis import given
 from hypothesis import strategies as st
@@ -42,7 +41,9 @@ def test_safe_norm_matches_linalg_away_from_zero():
     g = torch.Generator().manual_seed(0)
     x = torch.randn(5, 7, generator=g, dtype=torch.float64)
     torch.testing.assert_close(n.safe_norm(x, dim=1), torch.linalg.vector_norm(x, dim=1))
-    torch.testing.assert_close(n.safe_norm(x, dim=0, keepdim=True), torch.linalg.vector_norm(x, dim=0, keepdim=True))
+    torch.testing.assert_close(
+        n.safe_norm(x, dim=0, keepdim=True), torch.linalg.vector_norm(x, dim=0, keepdim=True)
+    )
 
 
 def test_safe_norm_half_precision_does_not_overflow():
