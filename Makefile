@@ -2,7 +2,7 @@
 #
 #   make book     build the website into _build/html (sets up .venv on first use)
 #   make student  build the student edition (exercise solutions left out) into _build/student/_build/html
-#   make test     unit tests + every notebook re-executed with nbval + both editions built with -W
+#   make test     lint (ruff) + unit tests + every notebook re-executed with nbval + both editions built with -W
 #                 + the website's tests (every page in headless Chromium, links, accessibility,
 #                 student edition)
 #   make lab      open the notebooks in JupyterLab with the same environment
@@ -19,7 +19,7 @@ SITE         := _build/html
 STUDENT_OUT  := _build/student
 STUDENT_SITE := $(STUDENT_OUT)/_build/html
 
-.PHONY: setup browser book student test site-tests unit notebooks lab clean
+.PHONY: setup browser book student test lint site-tests unit notebooks lab clean
 
 setup:
 	@VENV=$(VENV) scripts/setup.sh
@@ -37,6 +37,7 @@ student: setup
 	@echo "The student edition (no solutions) is built: open file://$(CURDIR)/$(STUDENT_SITE)/index.html"
 
 test: setup browser
+	$(BIN)/ruff check lossbook tests scripts benchmarks conftest.py
 	$(BIN)/python -m pytest -n $(JOBS) --dist loadfile
 	$(BIN)/jupyter-book build . $(BUILD_FLAGS)
 	LOSSBOOK_EDITION=student $(BIN)/jupyter-book build . --path-output $(STUDENT_OUT) $(BUILD_FLAGS)
@@ -46,6 +47,9 @@ test: setup browser
 # The website's tests on the existing builds (make book student): screenshots in _build/screenshots.
 site-tests: setup browser
 	$(BIN)/python -m pytest tests/site -p no:xdist --site $(SITE) --student-site $(STUDENT_SITE)
+
+lint: setup
+	$(BIN)/ruff check lossbook tests scripts benchmarks conftest.py
 
 unit: setup
 	$(BIN)/python -m pytest tests -n $(JOBS)
