@@ -426,15 +426,23 @@ def smooth_labels(target, num_classes: int, *, epsilon: float) -> torch.Tensor:
 # --------------------------------------------------------------------------- hinge losses
 
 
-def _sign_target(target, input: torch.Tensor) -> torch.Tensor:
+def _label_tensor(target, input: torch.Tensor, labels: tuple[float, float], message: str) -> torch.Tensor:
+    """Hard labels as ``input``'s floating dtype: integer labels are accepted and converted;
+    anything outside ``labels`` raises ``ValueError(message)``."""
     if isinstance(target, torch.Tensor) and not target.is_floating_point() and target.dtype != torch.bool:
         target = target.to(input.dtype)
     y = as_float_tensor(target, "target", like=input)
     check_same_shape(input, y)
     check_same_device(("input", input), ("target", y))
-    if y.numel() and not bool(((y == 1) | (y == -1)).all()):
-        raise ValueError("target must hold labels -1 or +1 (the hinge loss's label convention)")
+    if y.numel() and not bool(((y == labels[0]) | (y == labels[1])).all()):
+        raise ValueError(message)
     return y.to(input.dtype)
+
+
+def _sign_target(target, input: torch.Tensor) -> torch.Tensor:
+    return _label_tensor(
+        target, input, (-1.0, 1.0), "target must hold labels -1 or +1 (the hinge loss's label convention)"
+    )
 
 
 def hinge(input, target, *, margin: float = 1.0, reduction: str = "mean") -> torch.Tensor:
@@ -640,14 +648,7 @@ def linear_svm_dual(x, y, *, C: float, tol: float = 1e-12):
 
 
 def _binary_labels(target, input: torch.Tensor) -> torch.Tensor:
-    if isinstance(target, torch.Tensor) and not target.is_floating_point() and target.dtype != torch.bool:
-        target = target.to(input.dtype)
-    y = as_float_tensor(target, "target", like=input)
-    check_same_shape(input, y)
-    check_same_device(("input", input), ("target", y))
-    if y.numel() and not bool(((y == 0) | (y == 1)).all()):
-        raise ValueError("target must hold binary labels 0 or 1")
-    return y.to(input.dtype)
+    return _label_tensor(target, input, (0.0, 1.0), "target must hold binary labels 0 or 1")
 
 
 def _focal_parts(z, y, alpha):
