@@ -2,7 +2,8 @@
 #
 #   make book     build the website into _build/html (sets up .venv on first use)
 #   make student  build the student edition (exercise solutions left out) into _build/student/_build/html
-#   make test     lint (ruff) + unit tests + every notebook re-executed with nbval + both editions built with -W
+#   make test     lint (ruff) + unit tests + every notebook re-executed with nbval, then once more on a
+#                 perturbed floating-point path + both editions built with -W
 #                 + the website's tests (every page in headless Chromium, links, accessibility,
 #                 student edition)
 #   make lab      open the notebooks in JupyterLab with the same environment
@@ -19,7 +20,7 @@ SITE         := _build/html
 STUDENT_OUT  := _build/student
 STUDENT_SITE := $(STUDENT_OUT)/_build/html
 
-.PHONY: setup browser book student test lint site-tests unit notebooks lab clean
+.PHONY: setup browser book student test lint site-tests unit notebooks notebooks-perturbed lab clean
 
 setup:
 	@VENV=$(VENV) scripts/setup.sh
@@ -39,6 +40,7 @@ student: setup
 test: setup browser
 	$(BIN)/ruff check lossbook tests scripts benchmarks conftest.py
 	$(BIN)/python -m pytest -n $(JOBS) --dist loadfile
+	$(MAKE) --no-print-directory notebooks-perturbed
 	$(BIN)/jupyter-book build . $(BUILD_FLAGS)
 	LOSSBOOK_EDITION=student $(BIN)/jupyter-book build . --path-output $(STUDENT_OUT) $(BUILD_FLAGS)
 	$(MAKE) --no-print-directory site-tests
@@ -56,6 +58,16 @@ unit: setup
 
 notebooks: setup
 	$(BIN)/python -m pytest book -n $(JOBS) --dist loadfile
+
+# The notebooks once more on another floating-point path: MKL's conditional-numerical-
+# reproducibility code path for any x86 processor, ATen's baseline (non-vectorised) CPU
+# kernels and one thread instead of two. Every stored output must still match, so no printed
+# or glued number depends on the machine that runs the book.
+PERTURBED := MKL_CBWR=COMPATIBLE ATEN_CPU_CAPABILITY=default OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 \
+             OPENBLAS_NUM_THREADS=1
+
+notebooks-perturbed: setup
+	$(PERTURBED) $(BIN)/python -m pytest book -n $(JOBS) --dist loadfile
 
 lab: setup
 	$(BIN)/jupyter lab book

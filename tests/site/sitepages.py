@@ -76,3 +76,38 @@ def has_figure(site: Path, page: str) -> bool:
 def has_math(site: Path, page: str) -> bool:
     content = article(soup(site / page))
     return content is not None and content.select_one(".math") is not None
+
+
+# MyST markup that should have been processed into HTML. A role that the build leaves alone
+# (for instance inside $...$ math, where roles are not parsed) reaches the reader verbatim.
+RAW_MARKUP = re.compile(
+    r"\{(?:glue|prf|cite|ref|numref|eq|doc|download|term|abbr|math|eval|sub|sup|index)(?::[\w:-]*)?\}"
+    r"|:::|^\s*```\{",
+    re.M,
+)
+# Code cells, their outputs and literal code are shown as written: markup there is an example.
+VERBATIM = "pre, code, kbd, samp, div.cell_input, div.cell_output, div.highlight, div.output"
+
+
+def prose_text(page_soup: BeautifulSoup) -> list[str]:
+    """The text of a page's prose: its article without code cells, outputs or literal code.
+
+    Typeset math is included as its TeX source (the text MathJax reads), so markup left
+    inside math is found too.
+    """
+    content = article(page_soup)
+    if content is None:
+        return []
+    content = BeautifulSoup(str(content), "html.parser")  # a copy: the cached page stays whole
+    for tag in content.select(VERBATIM):
+        tag.decompose()
+    for tag in content.find_all(["script", "style"]):
+        if tag.get("type", "").startswith("math/tex"):
+            continue
+        tag.decompose()
+    return [s for s in content.stripped_strings]
+
+
+def raw_markup(page_soup: BeautifulSoup) -> list[str]:
+    """Every piece of prose on the page that still shows a MyST role or directive."""
+    return [text for text in prose_text(page_soup) if RAW_MARKUP.search(text)]

@@ -90,3 +90,42 @@ def test_defect_is_reported(synthetic_reports, defective_page):
     problems = synthetic_reports[page].problems()
     for expected in EXPECTED[page]:
         assert any(expected in problem for problem in problems), (page, expected, problems)
+
+
+# The raw-markup check is static (it reads the HTML that MathJax later typesets), so its
+# synthetic pages need no browser.
+MARKUP_PAGES = {
+    "glue-in-math": "<p>Overflow: <span class='math notranslate nohighlight'>"
+                    "\\(e^{1000} \\approx 10^{\\,\\text{{glue:text}`ce_log10_e1000:.2f`}}\\)</span>.</p>",
+    "role-in-prose": "<p>The definition {prf:ref}`def-huber` was not resolved.</p>",
+    "citation": "<p>As shown by {cite:p}`huber1964robust`.</p>",
+    "colon-fence": "<p>:::{admonition} Learning goals</p>",
+    "display-math": "<div class='math notranslate nohighlight'>\\[ W = {glue:text}`w` \\]</div>",
+}
+MARKUP_CLEAN = (
+    "<p>Glued: 0.2500, math <span class='math'>\\(x^{2}\\)</span>.</p>"
+    "<div class='cell docutils container'><div class='cell_input docutils container'><pre>"
+    "glue(&quot;k&quot;, 1.0)  # {glue:text}`k` in a code cell is an example</pre></div></div>"
+    "<p>Write <code>{glue:text}`key:.3f`</code> to quote a value.</p>"
+)
+
+
+def _markup_soup(body: str):
+    from bs4 import BeautifulSoup
+
+    return BeautifulSoup(f"<html><body><article class='bd-article'>{body}</article></body></html>",
+                         "html.parser")
+
+
+def test_raw_markup_check_passes_a_clean_page():
+    from sitepages import raw_markup
+
+    assert raw_markup(_markup_soup(MARKUP_CLEAN)) == []
+
+
+@pytest.mark.parametrize("name", sorted(MARKUP_PAGES))
+def test_raw_markup_check_finds_unprocessed_markup(name):
+    from sitepages import raw_markup
+
+    found = raw_markup(_markup_soup(MARKUP_PAGES[name]))
+    assert found, f"{name}: the raw markup was not reported"
