@@ -1,0 +1,433 @@
+"""``python -m lossbook.bench``: each loss against the implementation a reader would otherwise pick.
+
+For every case the two implementations run forward and backward on *identical* inputs in one
+process: after a warm-up, their repetitions are interleaved (ours, theirs, ours, …) so that a
+change in the machine's load hits both alike. The table gives the median time of each, the
+spread (the interquartile range relative to the median), the ratio of the medians, and the
+peak memory that one forward+backward allocates. Two sizes matter in practice: large tensors
+(10⁷ elements, 4096 × 1000 logits), where the arithmetic dominates, and a training loop's
+small batch (64 samples), where argument checking and kernel launches dominate.
+
+The peers are the ``torch.nn.functional`` built-ins, and, where torch has none and the field's
+library is installed (optional extras that the tests never need), that library; otherwise
+the direct formula a reader would write in PyTorch. The thread count is fixed (``--threads``,
+default 2) and printed with the machine and versions; ``--json`` writes the results beside the
+table. Measurements, never tests: nothing here gates the test suite.
+
+Introduced in the Performance appendix (:doc:`/book/appendix/performance`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import math
+import os
+import platform
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import torch
+import torch.nn.functional as F
+
+__all__ = ["CASES", "Case", "main", "peak_memory", "run_case", "time_pair"]
+
+
+@dataclass(frozen=True)
+class Case:
+    """One benchmark: ``ours(*inputs)`` against ``peer(*inputs)``; both return a scalar loss."""
+
+    name: str
+    size: str  # "large" or "small"
+    inputs: Callable[[torch.device, torch.Generator], tuple]
+    ours: Callable[..., torch.Tensor]
+    peer: Callable[..., torch.Tensor]
+    peer_name: str
+    differentiable: tuple[int, ...] = (0,)  # which inputs need a gradient
+    tags: tuple[str, ...] = field(default_factory=tuple)
+
+
+# --------------------------------------------------------------------------- inputs
+
+
+def _pair(shape):
+    def make(device, g):
+        x = torch.randn(shape, generator=g).to(device)
+        y = torch.randn(shape, generator=g).to(device)
+        return x, y
+
+    return make
+
+
+def _probabilities(shape):
+    def make(device, g):
+        x = torch.randn(shape, generator=g).to(device)
+        y = torch.rand(shape, generator=g).to(device)
+        return x, y
+
+    return make
+
+
+def _logits_and_labels(n, c):
+    def make(device, g):
+        z = torch.randn(n, c, generator=g).to(device)
+        y = torch.randint(0, c, (n,), generator=g).to(device)
+        return z, y
+
+    return make
+
+
+def _binary(shape):
+    def make(device, g):
+        z = torch.randn(shape, generator=g).to(device)
+        y = (torch.rand(shape, generator=g) < 0.3).float().to(device)
+        return z, y
+
+    return make
+
+
+def _two_distributions(n, c):
+    def make(device, g):
+        logq = torch.log_softmax(torch.randn(n, c, generator=g), 1).to(device)
+        p = torch.softmax(torch.randn(n, c, generator=g), 1).to(device)
+        return logq, p
+
+    return make
+
+
+# --------------------------------------------------------------------------- peers without a built-in
+
+
+def _quantile_formula(x, y, tau=0.9):
+    r = y - x
+    return torch.maximum(tau * r, (tau - 1) * r).mean()
+
+
+def _log_cosh_formula(x, y):
+    return torch.log(torch.cosh(x - y)).mean()
+
+
+def _focal_peer():
+    """torchvision's sigmoid focal loss when installed, else its formula written out."""
+    try:
+        from torchvision.ops import sigmoid_focal_loss
+
+        return (lambda z, y: sigmoid_focal_loss(z, y, alpha=-1, gamma=2.0, reduction="mean")), "torchvision"
+    except Exception:  # torchvision absent (or built for another torch)
+
+        def formula(z, y, gamma=2.0):
+            p = torch.sigmoid(z)
+            ce = F.binary_cross_entropy_with_logits(z, y, reduction="none")
+            p_t = p * y + (1 - p) * (1 - y)
+            return (ce * (1 - p_t) ** gamma).mean()
+
+        return formula, "formula (torchvision's)"
+
+
+def _cases() -> list[Case]:
+    from . import classification as C
+    from . import probabilistic as P
+    from . import regression as R
+
+    focal_peer, focal_name = _focal_peer()
+    specs = [
+        # name, ours, peer, peer name, inputs(large), inputs(small)
+        ("regression.mse", R.mse, F.mse_loss, "F.mse_loss", _pair((10**7,)), _pair((64,))),
+        ("regression.mae", R.mae, F.l1_loss, "F.l1_loss", _pair((10**7,)), _pair((64,))),
+        ("regression.huber", R.huber, F.huber_loss, "F.huber_loss", _pair((10**7,)), _pair((64,))),
+        (
+            "regression.quantile",
+            lambda x, y: R.quantile(x, y, tau=0.9),
+            _quantile_formula,
+            "formula",
+            _pair((10**7,)),
+            _pair((64,)),
+        ),
+        ("regression.log_cosh", R.log_cosh, _log_cosh_formula, "formula", _pair((10**7,)), _pair((64,))),
+        (
+            "classification.binary_cross_entropy_with_logits",
+            C.binary_cross_entropy_with_logits,
+            F.binary_cross_entropy_with_logits,
+            "F.binary_cross_entropy_with_logits",
+            _probabilities((10**7,)),
+            _probabilities((64,)),
+        ),
+        (
+            "classification.cross_entropy",
+            C.cross_entropy,
+            F.cross_entropy,
+            "F.cross_entropy",
+            _logits_and_labels(4096, 1000),
+            _logits_and_labels(64, 10),
+        ),
+        (
+            "classification.cross_entropy (label_smoothing=0.1)",
+            lambda z, y: C.cross_entropy(z, y, label_smoothing=0.1),
+            lambda z, y: F.cross_entropy(z, y, label_smoothing=0.1),
+            "F.cross_entropy",
+            _logits_and_labels(4096, 1000),
+            _logits_and_labels(64, 10),
+        ),
+        (
+            "classification.multi_margin",
+            C.multi_margin,
+            F.multi_margin_loss,
+            "F.multi_margin_loss",
+            _logits_and_labels(4096, 1000),
+            _logits_and_labels(64, 10),
+        ),
+        (
+            "classification.focal",
+            lambda z, y: C.focal(z, y, gamma=2.0),
+            focal_peer,
+            focal_name,
+            _binary((10**7,)),
+            _binary((64,)),
+        ),
+        (
+            "probabilistic.kl_div (batchmean)",
+            lambda lq, p: P.kl_div(lq, p, reduction="batchmean"),
+            lambda lq, p: F.kl_div(lq, p, reduction="batchmean"),
+            "F.kl_div",
+            _two_distributions(4096, 1000),
+            _two_distributions(64, 10),
+        ),
+    ]
+    cases = []
+    for name, ours, peer, peer_name, large, small in specs:
+        cases.append(Case(name, "large", large, ours, peer, peer_name))
+        cases.append(Case(name, "small", small, ours, peer, peer_name))
+    return cases
+
+
+CASES: list[Case] = []  # filled on first use (importing the chapter modules is not free)
+
+
+# --------------------------------------------------------------------------- timing
+
+
+def _sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def _forward_backward(fn, inputs, differentiable):
+    args = [
+        a.detach().requires_grad_(True) if i in differentiable and a.is_floating_point() else a
+        for i, a in enumerate(inputs)
+    ]
+    loss = fn(*args)
+    loss.backward()
+    return loss
+
+
+@contextlib.contextmanager
+def _quiet_stderr():
+    """Silence the profiler's start/stop lines, which its C++ side writes to file descriptor 2."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "w") as devnull:
+            os.dup2(devnull.fileno(), 2)
+            yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
+def peak_memory(fn, inputs, differentiable, device: torch.device) -> int:
+    """Peak bytes allocated by one forward+backward of ``fn`` (above what was allocated before)."""
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+        torch.cuda.reset_peak_memory_stats(device)
+        base = torch.cuda.memory_allocated(device)
+        _forward_backward(fn, inputs, differentiable)
+        torch.cuda.synchronize(device)
+        return int(torch.cuda.max_memory_allocated(device) - base)
+    from torch.profiler import ProfilerActivity, profile
+
+    with _quiet_stderr(), profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof:
+        _forward_backward(fn, inputs, differentiable)
+    # Every allocation and free is a "[memory]" event with a signed size; the peak is the
+    # largest running total.
+    events = sorted(
+        (e for e in prof.profiler.kineto_results.events() if e.name() == "[memory]"),
+        key=lambda e: e.start_ns(),
+    )
+    current = peak = 0
+    for e in events:
+        current += e.nbytes()
+        peak = max(peak, current)
+    return int(peak)
+
+
+def time_pair(case: Case, inputs, device: torch.device, repeats: int, warmup: int = 2):
+    """Interleaved timings (seconds) of ``case.ours`` and ``case.peer`` on the same inputs."""
+    fns = (case.ours, case.peer)
+    for _ in range(warmup):
+        for fn in fns:
+            _forward_backward(fn, inputs, case.differentiable)
+    _sync(device)
+    times: tuple[list[float], list[float]] = ([], [])
+    for _ in range(repeats):
+        for k, fn in enumerate(fns):
+            _sync(device)
+            start = time.perf_counter()
+            _forward_backward(fn, inputs, case.differentiable)
+            _sync(device)
+            times[k].append(time.perf_counter() - start)
+    return times
+
+
+def _spread(samples: list[float]) -> float:
+    """The interquartile range relative to the median."""
+    q = statistics.quantiles(samples, n=4, method="inclusive")
+    return (q[2] - q[0]) / statistics.median(samples)
+
+
+def run_case(case: Case, device: torch.device, repeats: int) -> dict:
+    g = torch.Generator().manual_seed(0)
+    inputs = case.inputs(device, g)
+    ours_value = float(_forward_backward(case.ours, inputs, case.differentiable).detach())
+    peer_value = float(_forward_backward(case.peer, inputs, case.differentiable).detach())
+    same = math.isclose(ours_value, peer_value, rel_tol=1e-4, abs_tol=1e-6)
+    ours, peer = time_pair(case, inputs, device, repeats)
+    a, b = statistics.median(ours), statistics.median(peer)
+    return {
+        "name": case.name,
+        "size": case.size,
+        "shape": "x".join(str(s) for s in inputs[0].shape),
+        "peer": case.peer_name,
+        "same_value": same,
+        "ours_s": a,
+        "peer_s": b,
+        "ours_spread": _spread(ours),
+        "peer_spread": _spread(peer),
+        "ratio": a / b,
+        "ours_peak_bytes": peak_memory(case.ours, inputs, case.differentiable, device),
+        "peer_peak_bytes": peak_memory(case.peer, inputs, case.differentiable, device),
+    }
+
+
+# --------------------------------------------------------------------------- command line
+
+
+def _progress(done: int, total: int, label: str) -> None:
+    width = 24
+    filled = round(width * done / total)
+    bar = "#" * filled + "-" * (width - filled)
+    sys.stderr.write(f"\r[{bar}] {done}/{total} {label[:50]:50s}")
+    if done == total:
+        sys.stderr.write("\n")
+    sys.stderr.flush()
+
+
+def _human_time(seconds: float) -> str:
+    if seconds >= 1:
+        return f"{seconds:.2f} s"
+    if seconds >= 1e-3:
+        return f"{1e3 * seconds:.2f} ms"
+    return f"{1e6 * seconds:.0f} µs"
+
+
+def _human_bytes(n: int) -> str:
+    for unit, scale in (("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
+        if n >= scale:
+            return f"{n / scale:.1f} {unit}"
+    return f"{n} B"
+
+
+def environment(device: torch.device) -> dict:
+    from . import __version__
+
+    env = {
+        "lossbook": __version__,
+        "torch": torch.__version__,
+        "python": platform.python_version(),
+        "machine": platform.machine(),
+        "processor": _processor_name(),
+        "cpu_count": os.cpu_count(),
+        "threads": torch.get_num_threads(),
+        "device": str(device),
+        "date": time.strftime("%Y-%m-%d", time.gmtime()),
+    }
+    if device.type == "cuda":
+        env["gpu"] = torch.cuda.get_device_name(device)
+    return env
+
+
+def _processor_name() -> str:
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def format_table(results: list[dict]) -> str:
+    header = (
+        f"{'loss':52s} {'size':5s} {'shape':10s} {'lossbook':>10s} {'peer':>10s} "
+        f"{'ratio':>6s} {'spread':>13s} {'peak memory':>21s}  peer"
+    )
+    lines = [header, "-" * len(header)]
+    for r in results:
+        spread = f"{100 * r['ours_spread']:.0f}%/{100 * r['peer_spread']:.0f}%"
+        memory = f"{_human_bytes(r['ours_peak_bytes'])}/{_human_bytes(r['peer_peak_bytes'])}"
+        flag = "" if r["same_value"] else "  (values differ!)"
+        lines.append(
+            f"{r['name']:52s} {r['size']:5s} {r['shape']:10s} {_human_time(r['ours_s']):>10s} "
+            f"{_human_time(r['peer_s']):>10s} {r['ratio']:6.2f} {spread:>13s} {memory:>21s}  "
+            f"{r['peer']}{flag}"
+        )
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m lossbook.bench", description=__doc__.splitlines()[0])
+    parser.add_argument("--device", default=None, help="cpu, cuda, mps (default: lossbook.default_device())")
+    parser.add_argument("--filter", default="", help="only cases whose name contains this text")
+    parser.add_argument("--size", choices=("large", "small", "both"), default="both")
+    parser.add_argument("--quick", action="store_true", help="3 repetitions, for a first look")
+    parser.add_argument("--repeats", type=int, default=None, help="timed repetitions (default 9, quick 3)")
+    parser.add_argument("--threads", type=int, default=2, help="torch.set_num_threads (default 2)")
+    parser.add_argument("--json", default=None, metavar="FILE", help="also write the results as JSON")
+    args = parser.parse_args(argv)
+
+    from .device import default_device
+
+    torch.set_num_threads(args.threads)
+    device = torch.device(args.device) if args.device else default_device()
+    repeats = args.repeats or (3 if args.quick else 9)
+    if not CASES:
+        CASES.extend(_cases())
+    cases = [c for c in CASES if args.filter in c.name and (args.size == "both" or c.size == args.size)]
+    if not cases:
+        parser.error(f"no benchmark matches --filter {args.filter!r} --size {args.size}")
+    env = environment(device)
+    print(
+        f"lossbook {env['lossbook']}, torch {env['torch']}, {env['processor']}, "
+        f"{env['threads']} threads, device {env['device']}; median of {repeats} interleaved runs"
+    )
+    results = []
+    for k, case in enumerate(cases):
+        _progress(k, len(cases), f"{case.name} ({case.size})")
+        results.append(run_case(case, device, repeats))
+    _progress(len(cases), len(cases), "done")
+    print(format_table(results))
+    if args.json:
+        with open(args.json, "w", encoding="utf-8") as f:
+            json.dump({"environment": env, "repeats": repeats, "results": results}, f, indent=1)
+            f.write("\n")
+        print(f"results written to {args.json}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
