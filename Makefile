@@ -63,7 +63,7 @@ notebooks: setup
 # reproducibility code path for any x86 processor, ATen's baseline (non-vectorised) CPU
 # kernels and one thread instead of two. Every stored output must still match, so no printed
 # or glued number depends on the machine that runs the book.
-PERTURBED := MKL_CBWR=COMPATIBLE ATEN_CPU_CAPABILITY=default OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 \
+PERTURBED := LOSSBOOK_NBVAL_PASS=perturbed MKL_CBWR=COMPATIBLE ATEN_CPU_CAPABILITY=default OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 \
              OPENBLAS_NUM_THREADS=1
 
 notebooks-perturbed: setup
