@@ -30,17 +30,19 @@ import math
 import numpy as np
 import torch
 
-from ._numerics import upcast
+from ._numerics import LOG_CLAMP, clamped_log, upcast
 from ._validation import (
     as_float_tensor,
     as_index_tensor,
     check_class_indices,
     check_in_range,
     check_nonnegative,
+    check_pair,
     check_positive,
+    check_positive_int,
     check_reduction,
     check_same_device,
-    check_same_shape,
+    check_unit_interval,
     reduce,
 )
 
@@ -72,8 +74,7 @@ __all__ = [
     "svm_primal_objective",
 ]
 
-LOG_CLAMP = -100.0
-"""The floor applied to ``log p`` by :func:`binary_cross_entropy` (PyTorch's value)."""
+# LOG_CLAMP (-100, PyTorch's value) is the floor binary_cross_entropy applies to log p.
 
 
 # --------------------------------------------------------------------------- primitives
@@ -139,11 +140,8 @@ def naive_softmax(input, dim: int = -1) -> torch.Tensor:
 
 
 def _binary_target(target, input: torch.Tensor) -> torch.Tensor:
-    target = as_float_tensor(target, "target", like=input)
-    check_same_shape(input, target)
-    check_same_device(("input", input), ("target", target))
-    if target.numel() and not bool(((target >= 0) & (target <= 1)).all()):
-        raise ValueError("target must hold values in [0, 1]")
+    _, target = check_pair(input, target)
+    check_unit_interval(target, "target")
     return target
 
 
@@ -187,20 +185,12 @@ def binary_cross_entropy(input, target, *, reduction: str = "mean") -> torch.Ten
     p = as_float_tensor(input, "input")
     y = _binary_target(target, p)
     check_reduction(reduction)
-    if p.numel() and not bool(((p >= 0) & (p <= 1)).all()):
-        raise ValueError("input must hold probabilities in [0, 1]")
+    check_unit_interval(p, "input", "probabilities")
     pc, yc = upcast(p, y)
-    log_p = _clamped_log(pc)
-    log_1mp = _clamped_log(1 - pc)
+    log_p = clamped_log(pc)
+    log_1mp = clamped_log(1 - pc)
     loss = -(yc * log_p + (1 - yc) * log_1mp)
     return reduce(loss, reduction).to(p.dtype)
-
-
-def _clamped_log(p: torch.Tensor) -> torch.Tensor:
-    # Double where: log is never evaluated at 0, so the backward pass has no 0 * inf.
-    positive = p > 0
-    safe = torch.log(torch.where(positive, p, torch.ones_like(p)))
-    return torch.where(positive, safe, torch.full_like(p, LOG_CLAMP)).clamp(min=LOG_CLAMP)
 
 
 def binary_cross_entropy_grad(input, target) -> torch.Tensor:
@@ -284,7 +274,7 @@ def _class_weight(weight, z: torch.Tensor, num_classes: int) -> torch.Tensor | N
 def _ce_targets(input, target, weight, ignore_index, label_smoothing):
     """Validate the arguments of :func:`cross_entropy`; return the per-sample target mass.
 
-    Returns ``(z, q, norm, mask)`` with ``z`` the logits (class dimension last, in the
+    Returns ``(z, q, norm)`` with ``z`` the logits (class dimension last, in the
     compute dtype), ``q`` the unnormalised target mass per class (weights and smoothing
     included, zero for ignored samples), ``norm`` the per-sample normaliser of the
     ``"mean"`` reduction (``None`` for probability targets, whose mean is over samples).
@@ -322,8 +312,7 @@ def _ce_targets(input, target, weight, ignore_index, label_smoothing):
     zc = _class_last(zc)
     w = None if weight is None else weight.to(zc.dtype)
     if probabilities:
-        if t.numel() and not bool(((t >= 0) & (t <= 1)).all()):
-            raise ValueError("target probabilities must lie in [0, 1]")
+        check_unit_interval(t, "target", "probabilities")
         q = _class_last(t.to(zc.dtype)) * (1 - eps) + eps / num_classes
         if w is not None:
             q = q * w
@@ -414,8 +403,7 @@ def smooth_labels(target, num_classes: int, *, epsilon: float) -> torch.Tensor:
 
     Reference: Szegedy et al. (2016); Müller, Kornblith & Hinton (2019).
     """
-    if isinstance(num_classes, bool) or not isinstance(num_classes, int) or num_classes < 1:
-        raise ValueError(f"num_classes must be a positive int; got {num_classes!r}")
+    check_positive_int(num_classes, "num_classes")
     eps = check_in_range(epsilon, "epsilon", 0.0, 1.0)
     t = as_index_tensor(target, "target")
     check_class_indices(t, num_classes, "target")
@@ -431,9 +419,7 @@ def _label_tensor(target, input: torch.Tensor, labels: tuple[float, float], mess
     anything outside ``labels`` raises ``ValueError(message)``."""
     if isinstance(target, torch.Tensor) and not target.is_floating_point() and target.dtype != torch.bool:
         target = target.to(input.dtype)
-    y = as_float_tensor(target, "target", like=input)
-    check_same_shape(input, y)
-    check_same_device(("input", input), ("target", y))
+    _, y = check_pair(input, target)
     if y.numel() and not bool(((y == labels[0]) | (y == labels[1])).all()):
         raise ValueError(message)
     return y.to(input.dtype)
@@ -722,8 +708,7 @@ def focal_modulating_factor(p_t, *, gamma: float) -> torch.Tensor:
     r"""The modulating factor :math:`(1 - p_t)^\gamma` that multiplies cross-entropy in focal loss."""
     p = as_float_tensor(p_t, "p_t")
     gamma = check_nonnegative(gamma, "gamma")
-    if p.numel() and not bool(((p >= 0) & (p <= 1)).all()):
-        raise ValueError("p_t must hold probabilities in [0, 1]")
+    check_unit_interval(p, "p_t", "probabilities")
     return (1 - p) ** gamma
 
 
@@ -749,10 +734,8 @@ def calibration_bins(confidence, correct, *, n_bins: int = 10):
             "confidence and correct must have the same shape; "
             f"got {tuple(conf.shape)} and {tuple(corr.shape)}"
         )
-    if isinstance(n_bins, bool) or not isinstance(n_bins, int) or n_bins < 1:
-        raise ValueError(f"n_bins must be a positive int; got {n_bins!r}")
-    if conf.numel() and not bool(((conf >= 0) & (conf <= 1)).all()):
-        raise ValueError("confidence must lie in [0, 1]")
+    check_positive_int(n_bins, "n_bins")
+    check_unit_interval(conf, "confidence")
     idx = torch.clamp((conf * n_bins).long(), max=n_bins - 1)
     count = torch.zeros(n_bins, dtype=torch.float64, device=conf.device).index_add_(
         0, idx, torch.ones_like(conf)

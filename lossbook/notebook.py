@@ -14,13 +14,14 @@ from __future__ import annotations
 import math
 import numbers
 
+from ._validation import check_positive_int
+
 __all__ = ["glue", "round_significant"]
 
 
 def round_significant(value: float, digits: int = 8) -> float:
     """``value`` rounded to ``digits`` significant digits (0, inf and NaN unchanged)."""
-    if isinstance(digits, bool) or not isinstance(digits, int) or digits < 1:
-        raise ValueError(f"digits must be a positive int; got {digits!r}")
+    check_positive_int(digits, "digits")
     value = float(value)
     if value == 0 or not math.isfinite(value):
         return value

@@ -11,7 +11,7 @@ from collections.abc import Callable
 
 import torch
 
-from ._validation import check_positive
+from ._validation import check_positive, check_positive_int
 
 __all__ = ["gradient_descent", "sgd", "subgradient_method"]
 
@@ -107,9 +107,8 @@ def sgd(
     n_steps = _check_steps(n_steps)
     if not isinstance(generator, torch.Generator):
         raise TypeError(f"generator must be a torch.Generator; got {type(generator).__name__}")
-    for value, name in ((n_samples, "n_samples"), (batch_size, "batch_size")):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise ValueError(f"{name} must be a positive int; got {value!r}")
+    check_positive_int(n_samples, "n_samples")
+    check_positive_int(batch_size, "batch_size")
     _step_at(step, 0)
     x = torch.as_tensor(x0).detach().clone()
     path = [x.clone()]

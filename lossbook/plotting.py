@@ -5,7 +5,7 @@ light colours darkened so that *every* colour has a contrast ratio of at least
 3:1 (the WCAG threshold for graphics) against both a white page and a dark page
 (``#121212``); :func:`contrast_ratio` computes it and the tests check it.
 Figures keep a white background so their black text reads in the website's dark
-mode too. Introduced in the preface (:doc:`/intro`); used by every chapter.
+mode too. Introduced in the preface (:doc:`/book/intro`); used by every chapter.
 """
 
 from __future__ import annotations

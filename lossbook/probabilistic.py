@@ -25,11 +25,13 @@ import math
 
 import torch
 
-from ._numerics import upcast
+from ._numerics import safe_xlogy, upcast
 from ._validation import (
     as_float_tensor,
     check_in_range,
+    check_pair,
     check_positive,
+    check_positive_int,
     check_reduction,
     check_same_device,
     check_same_shape,
@@ -54,16 +56,6 @@ KL_REDUCTIONS: tuple[str, ...] = ("none", "batchmean", "sum", "mean")
 """The reductions :func:`kl_div` accepts (those of :func:`torch.nn.functional.kl_div`)."""
 
 
-def _xlogy(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-    r""":math:`x \log y` with :math:`0 \log y = 0` for every ``y``, and a finite gradient there.
-
-    The "double ``where``": ``y`` is replaced by 1 where ``x == 0`` *before* the log,
-    so neither the value nor the backward pass ever sees :math:`\log 0`.
-    """
-    zero = x == 0
-    return torch.where(zero, torch.zeros_like(x), x * torch.log(torch.where(zero, torch.ones_like(y), y)))
-
-
 def _check_distribution(p: torch.Tensor, name: str) -> None:
     """``ValueError`` unless ``p`` is non-negative and sums to 1 along its last dimension."""
     if p.dim() == 0:
@@ -85,10 +77,7 @@ def _prepare_pair(
     p: object, q: object, names: tuple[str, str]
 ) -> tuple[torch.Tensor, torch.Tensor, torch.dtype]:
     a, b = names
-    p = as_float_tensor(p, a)
-    q = as_float_tensor(q, b, like=p)
-    check_same_shape(p, q, names)
-    check_same_device((a, p), (b, q))
+    p, q = check_pair(p, q, names)
     _check_distribution(p, a)
     _check_distribution(q, b)
     dtype = p.dtype
@@ -128,10 +117,7 @@ def kl_div(input, target, *, reduction: str = "mean", log_target: bool = False) 
 
     Reference: Kullback & Leibler (1951); the PyTorch documentation of ``kl_div``.
     """
-    input = as_float_tensor(input, "input")
-    target = as_float_tensor(target, "target", like=input)
-    check_same_shape(input, target)
-    check_same_device(("input", input), ("target", target))
+    input, target = check_pair(input, target)
     check_reduction(reduction, KL_REDUCTIONS)
     if not isinstance(log_target, bool):
         raise TypeError(f"log_target must be a bool; got {type(log_target).__name__}")
@@ -145,7 +131,7 @@ def kl_div(input, target, *, reduction: str = "mean", log_target: bool = False) 
         loss = torch.where(zero, torch.zeros_like(p), p * diff)
     else:
         zero = t == 0
-        loss = _xlogy(t, t) - torch.where(zero, torch.zeros_like(x), t * x)
+        loss = safe_xlogy(t, t) - torch.where(zero, torch.zeros_like(x), t * x)
     if reduction == "batchmean":
         n = input.size(0) if input.dim() > 0 else 1
         out = loss.sum() / max(n, 1)
@@ -164,10 +150,7 @@ def kl_div_grad(input, target, *, log_target: bool = False) -> torch.Tensor:
     whatever ``input`` is. (If :math:`\log q = \operatorname{log\_softmax}(z)`, the chain rule
     turns this into the familiar :math:`\partial / \partial z = \operatorname{softmax}(z) - p`.)
     """
-    input = as_float_tensor(input, "input")
-    target = as_float_tensor(target, "target", like=input)
-    check_same_shape(input, target)
-    check_same_device(("input", input), ("target", target))
+    input, target = check_pair(input, target)
     p = torch.exp(target.to(input.dtype)) if log_target else target.to(input.dtype)
     return -p
 
@@ -198,7 +181,7 @@ def kl_divergence(p, q, *, reduction: str = "mean") -> torch.Tensor:
     """
     check_reduction(reduction)
     pc, qc, dtype = _prepare_pair(p, q, ("p", "q"))
-    kl = (_xlogy(pc, pc) - _xlogy(pc, qc)).sum(-1)
+    kl = (safe_xlogy(pc, pc) - safe_xlogy(pc, qc)).sum(-1)
     return reduce(kl, reduction).to(dtype)
 
 
@@ -215,7 +198,7 @@ def entropy(p, *, reduction: str = "mean") -> torch.Tensor:
     p = as_float_tensor(p, "p")
     _check_distribution(p, "p")
     (pc,) = upcast(p)
-    return reduce(-_xlogy(pc, pc).sum(-1), reduction).to(p.dtype)
+    return reduce(-safe_xlogy(pc, pc).sum(-1), reduction).to(p.dtype)
 
 
 def cross_entropy(p, q, *, reduction: str = "mean") -> torch.Tensor:
@@ -233,7 +216,7 @@ def cross_entropy(p, q, *, reduction: str = "mean") -> torch.Tensor:
     """
     check_reduction(reduction)
     pc, qc, dtype = _prepare_pair(p, q, ("p", "q"))
-    return reduce(-_xlogy(pc, qc).sum(-1), reduction).to(dtype)
+    return reduce(-safe_xlogy(pc, qc).sum(-1), reduction).to(dtype)
 
 
 def js_divergence(p, q, *, reduction: str = "mean") -> torch.Tensor:
@@ -255,7 +238,7 @@ def js_divergence(p, q, *, reduction: str = "mean") -> torch.Tensor:
     check_reduction(reduction)
     pc, qc, dtype = _prepare_pair(p, q, ("p", "q"))
     m = 0.5 * (pc + qc)
-    js = 0.5 * (_xlogy(pc, pc) - _xlogy(pc, m)).sum(-1) + 0.5 * (_xlogy(qc, qc) - _xlogy(qc, m)).sum(-1)
+    js = 0.5 * (safe_xlogy(pc, pc) - safe_xlogy(pc, m)).sum(-1) + 0.5 * (safe_xlogy(qc, qc) - safe_xlogy(qc, m)).sum(-1)
     return reduce(js, reduction).to(dtype)
 
 
@@ -305,9 +288,8 @@ def gaussian_kl(mu_p, std_p, mu_q, std_q, *, reduction: str = "sum") -> torch.Te
 def _weights(w: object, values: torch.Tensor, name: str) -> torch.Tensor:
     if w is None:
         return torch.full_like(values, 1.0 / values.numel())
-    w = as_float_tensor(w, name, like=values).to(values.dtype)
-    check_same_shape(values, w, ("values", name))
-    check_same_device(("values", values), (name, w))
+    _, w = check_pair(values, w, ("values", name))
+    w = w.to(values.dtype)
     if bool((w < 0).any()) or not bool(torch.isfinite(w).all()) or not float(w.sum()) > 0:
         raise ValueError(f"{name} must be finite, non-negative and have a positive sum")
     return w / w.sum()
@@ -439,8 +421,7 @@ def sinkhorn(
     if cost.dim() != 2 or cost.numel() == 0:
         raise ValueError(f"cost must be a non-empty (n, m) matrix; got shape {tuple(cost.shape)}")
     epsilon = check_positive(epsilon, "epsilon")
-    if isinstance(max_iter, bool) or not isinstance(max_iter, int) or max_iter < 1:
-        raise ValueError(f"max_iter must be a positive int; got {max_iter!r}")
+    max_iter = check_positive_int(max_iter, "max_iter")
     tol = check_positive(tol, "tol")
     if not isinstance(scaling, bool):
         raise TypeError(f"scaling must be a bool; got {type(scaling).__name__}")

@@ -22,15 +22,7 @@ from __future__ import annotations
 import torch
 
 from ._numerics import LOG_2, safe_sqrt, upcast
-from ._validation import (
-    as_float_tensor,
-    check_in_range,
-    check_positive,
-    check_reduction,
-    check_same_device,
-    check_same_shape,
-    reduce,
-)
+from ._validation import check_in_range, check_pair, check_positive, check_reduction, reduce
 
 __all__ = [
     "huber",
@@ -50,10 +42,7 @@ __all__ = [
 
 def _prepare(input: object, target: object) -> tuple[torch.Tensor, torch.Tensor, torch.dtype]:
     """Validate ``input`` and ``target``; return both in the compute dtype, and ``input``'s dtype."""
-    input = as_float_tensor(input, "input")
-    target = as_float_tensor(target, "target", like=input)
-    check_same_shape(input, target)
-    check_same_device(("input", input), ("target", target))
+    input, target = check_pair(input, target)
     dtype = input.dtype
     x, y = upcast(input, target.to(dtype))
     return x, y, dtype
