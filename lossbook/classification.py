@@ -506,12 +506,13 @@ def multi_margin(
         raise ValueError(f"p must be 1 or 2; got {p!r}")
     z, t, m, w = _multiclass_args(input, target, margin, weight)
     check_reduction(reduction)
-    v, others = _margins(z, t, m)
+    (zc,) = upcast(z)  # half precision: the per-sample terms in float32 (301² overflows float16)
+    v, others = _margins(zc, t, m)
     h = torch.relu(v) ** p * others
     loss = h.sum(-1) / z.shape[-1]
     if w is not None:
-        loss = loss * w[t]
-    return reduce(loss, reduction)
+        loss = loss * w[t].to(zc.dtype)
+    return reduce(loss, reduction).to(z.dtype)
 
 
 def multi_margin_grad(input, target, *, p: int = 1, margin: float = 1.0, weight=None) -> torch.Tensor:
@@ -519,13 +520,14 @@ def multi_margin_grad(input, target, *, p: int = 1, margin: float = 1.0, weight=
     if p not in (1, 2) or isinstance(p, bool):
         raise ValueError(f"p must be 1 or 2; got {p!r}")
     z, t, m, w = _multiclass_args(input, target, margin, weight)
-    v, others = _margins(z, t, m)
+    (zc,) = upcast(z)
+    v, others = _margins(zc, t, m)
     active = (v > 0) & others
     d = torch.where(active, p * v.clamp(min=0) ** (p - 1), torch.zeros_like(v)) / z.shape[-1]
     if w is not None:
-        d = d * w[t][..., None]
-    onehot = torch.nn.functional.one_hot(t, z.shape[-1]).to(z.dtype)
-    return d - onehot * d.sum(-1, keepdim=True)
+        d = d * w[t][..., None].to(zc.dtype)
+    onehot = torch.nn.functional.one_hot(t, z.shape[-1]).to(zc.dtype)
+    return (d - onehot * d.sum(-1, keepdim=True)).to(z.dtype)
 
 
 def crammer_singer_hinge(input, target, *, margin: float = 1.0, reduction: str = "mean") -> torch.Tensor:
@@ -545,15 +547,16 @@ def crammer_singer_hinge(input, target, *, margin: float = 1.0, reduction: str =
     check_reduction(reduction)
     if z.shape[-1] < 2:
         raise ValueError("input must have at least 2 classes")
-    v, others = _margins(z, t, m)
+    (zc,) = upcast(z)  # half precision: the per-sample terms in float32
+    v, others = _margins(zc, t, m)
     worst = torch.where(others, v, torch.full_like(v, -math.inf)).max(dim=-1).values
-    return reduce(torch.relu(worst), reduction)
+    return reduce(torch.relu(worst), reduction).to(z.dtype)
 
 
 def crammer_singer_hinge_grad(input, target, *, margin: float = 1.0) -> torch.Tensor:
     r"""Subgradient of the summed :func:`crammer_singer_hinge`: :math:`e_{j^*} - e_y` when active, else 0."""
     z, t, m, _ = _multiclass_args(input, target, margin)
-    v, others = _margins(z, t, m)
+    v, others = _margins(upcast(z)[0], t, m)
     worst, j = torch.where(others, v, torch.full_like(v, -math.inf)).max(dim=-1)
     n = z.shape[-1]
     g = torch.nn.functional.one_hot(j, n).to(z.dtype) - torch.nn.functional.one_hot(t, n).to(z.dtype)

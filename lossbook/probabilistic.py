@@ -238,7 +238,8 @@ def js_divergence(p, q, *, reduction: str = "mean") -> torch.Tensor:
     check_reduction(reduction)
     pc, qc, dtype = _prepare_pair(p, q, ("p", "q"))
     m = 0.5 * (pc + qc)
-    js = 0.5 * (safe_xlogy(pc, pc) - safe_xlogy(pc, m)).sum(-1) + 0.5 * (safe_xlogy(qc, qc) - safe_xlogy(qc, m)).sum(-1)
+    js = 0.5 * (safe_xlogy(pc, pc) - safe_xlogy(pc, m)).sum(-1)
+    js = js + 0.5 * (safe_xlogy(qc, qc) - safe_xlogy(qc, m)).sum(-1)
     return reduce(js, reduction).to(dtype)
 
 

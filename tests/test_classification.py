@@ -743,3 +743,44 @@ def test_smoothed_target_log_is_a_stationary_point(k, t, eps):
         C.cross_entropy_grad(z, torch.tensor(t), label_smoothing=eps), torch.zeros(k, dtype=F64)
     )
     assert C.softmax(z)[t].item() == pytest.approx(1 - eps + eps / k)
+
+
+# ------------------------------------------------------------------- the hinge family in half precision
+
+
+class TestHingeHalfPrecision:
+    """The per-sample terms are formed in float32 and the result cast back, as for the other losses:
+    a result that float16 can represent must not overflow on the way."""
+
+    def test_squared_multi_margin_does_not_overflow(self):
+        z = torch.tensor([[300.0, 0.0]], dtype=torch.float16)
+        out = C.multi_margin(z, torch.tensor([1]), p=2)
+        ref = C.multi_margin(z.double(), torch.tensor([1]), p=2)
+        assert ref.item() == 45300.5  # 301² / 2: float16 holds it (as 45312, its nearest value)
+        assert out.dtype == torch.float16 and out.item() == ref.to(torch.float16).item() == 45312.0
+        grad = C.multi_margin_grad(z, torch.tensor([1]), p=2)
+        assert grad.dtype == torch.float16
+        torch.testing.assert_close(grad.double(), torch.tensor([[301.0, -301.0]], dtype=F64))
+
+    @pytest.mark.parametrize("target", [0, 1, 2])
+    def test_multi_margin_at_the_extremes(self, target):
+        z = torch.tensor([60000.0, -60000.0, 1.0], dtype=torch.float16)
+        t = torch.tensor(target)
+        x = z.clone().requires_grad_(True)
+        out = C.multi_margin(x, t)
+        ref = C.multi_margin(z.double(), t)  # 0, 60001 and 20000: all below float16's 65504
+        assert out.dtype == torch.float16 and out.item() == ref.to(torch.float16).item()
+        out.backward()
+        torch.testing.assert_close(x.grad.double(), C.multi_margin_grad(z.double(), t), atol=1e-3, rtol=1e-3)
+
+    @pytest.mark.parametrize("target", [0, 1, 2])
+    def test_crammer_singer_at_the_extremes(self, target):
+        z = torch.tensor([60000.0, -60000.0, 1.0], dtype=torch.float16)
+        t = torch.tensor(target)
+        x = z.clone().requires_grad_(True)
+        out = C.crammer_singer_hinge(x, t)
+        ref = C.crammer_singer_hinge(z.double(), t)  # 0, 120001 (beyond float16: inf) and 60000
+        assert out.dtype == torch.float16 and out.item() == ref.to(torch.float16).item()
+        out.backward()
+        torch.testing.assert_close(x.grad.double(), C.crammer_singer_hinge_grad(z.double(), t))
+        assert C.crammer_singer_hinge_grad(z, t).dtype == torch.float16
