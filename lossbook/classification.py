@@ -12,6 +12,9 @@ focal loss entirely in log space. Half precision (float16, bfloat16) is computed
 in float32 and cast back. The probability form of binary cross-entropy exists for
 teaching and clamps visibly (``log 0`` is replaced by ``-100``, as in PyTorch).
 
+The soft-margin SVM's dual solver is :func:`lossbook.optim.linear_svm_dual`; calibration
+(:func:`lossbook.metrics.expected_calibration_error`) is in :mod:`lossbook.metrics`.
+
 Conventions (stated because the literature disagrees):
 
 * binary labels are ``{0, 1}`` for cross-entropy and focal loss and ``{-1, +1}``
@@ -27,7 +30,6 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
 import torch
 
 from ._numerics import LOG_CLAMP, clamped_log, upcast
@@ -52,18 +54,15 @@ __all__ = [
     "binary_cross_entropy_grad",
     "binary_cross_entropy_with_logits",
     "binary_cross_entropy_with_logits_grad",
-    "calibration_bins",
     "crammer_singer_hinge",
     "crammer_singer_hinge_grad",
     "cross_entropy",
     "cross_entropy_grad",
-    "expected_calibration_error",
     "focal",
     "focal_grad",
     "focal_modulating_factor",
     "hinge",
     "hinge_grad",
-    "linear_svm_dual",
     "log_softmax",
     "logsumexp",
     "multi_margin",
@@ -575,64 +574,6 @@ def svm_primal_objective(w, b, x, y, *, C: float) -> torch.Tensor:
     return 0.5 * (w * w).sum() + C * hinge(scores, y, reduction="sum")
 
 
-def linear_svm_dual(x, y, *, C: float, tol: float = 1e-12):
-    r"""Solve the soft-margin linear SVM through its dual QP (SciPy's SLSQP).
-
-    .. math:: \max_{\alpha}\ \sum_i \alpha_i - \tfrac12 \sum_{i,j}\alpha_i\alpha_j y_i y_j x_i^\top x_j
-              \quad\text{s.t.}\quad 0 \le \alpha_i \le C,\ \sum_i \alpha_i y_i = 0
-
-    Then :math:`w = \sum_i \alpha_i y_i x_i` and :math:`b` is averaged over the margin
-    support vectors (:math:`0 < \alpha_i < C`).
-
-    Args:
-        x: features, shape ``(n, d)``.
-        y: labels in ``{-1, +1}``, shape ``(n,)``.
-        C: the box constraint :math:`C > 0` (the primal's hinge weight).
-        tol: SLSQP's tolerance.
-
-    Returns:
-        ``(alpha, w, b, dual_objective)`` as float64 NumPy values.
-
-    Reference: Vapnik (1998); Boyd & Vandenberghe (2004), §8.6.1.
-    """
-    from scipy.optimize import minimize
-
-    C = check_positive(C, "C")
-    X = np.asarray(torch.as_tensor(x).detach().cpu(), dtype=np.float64)
-    Y = np.asarray(torch.as_tensor(y).detach().cpu(), dtype=np.float64)
-    if X.ndim != 2 or Y.shape != (X.shape[0],):
-        raise ValueError(f"x must have shape (n, d) and y shape (n,); got {X.shape} and {Y.shape}")
-    if not np.all(np.abs(Y) == 1):
-        raise ValueError("y must hold labels -1 or +1")
-    G = (Y[:, None] * X) @ (Y[:, None] * X).T
-
-    def neg_dual(a):
-        return 0.5 * a @ G @ a - a.sum()
-
-    def neg_dual_grad(a):
-        return G @ a - 1.0
-
-    n = X.shape[0]
-    res = minimize(
-        neg_dual,
-        np.zeros(n),
-        jac=neg_dual_grad,
-        method="SLSQP",
-        bounds=[(0.0, C)] * n,
-        constraints=[{"type": "eq", "fun": lambda a: a @ Y, "jac": lambda a: Y}],
-        options={"ftol": tol, "maxiter": 1000},
-    )
-    if not res.success:
-        raise RuntimeError(f"the dual QP did not converge: {res.message}")
-    alpha = np.clip(res.x, 0.0, C)
-    w = (alpha * Y) @ X
-    thr = 1e-6 * C
-    margin_sv = (alpha > thr) & (alpha < C - thr)
-    sv = margin_sv if margin_sv.any() else alpha > thr
-    b = float(np.mean(Y[sv] - X[sv] @ w))
-    return alpha, w, b, float(-neg_dual(alpha))
-
-
 # --------------------------------------------------------------------------- focal loss
 
 
@@ -713,55 +654,3 @@ def focal_modulating_factor(p_t, *, gamma: float) -> torch.Tensor:
     gamma = check_nonnegative(gamma, "gamma")
     check_unit_interval(p, "p_t", "probabilities")
     return (1 - p) ** gamma
-
-
-# --------------------------------------------------------------------------- calibration
-
-
-def calibration_bins(confidence, correct, *, n_bins: int = 10):
-    r"""Equal-width reliability bins on :math:`[0, 1]`.
-
-    Args:
-        confidence: predicted probabilities of the predicted (or positive) class, shape ``(n,)``.
-        correct: 1 where the prediction was right (or the label positive), shape ``(n,)``.
-        n_bins: the number of bins (at least 1).
-
-    Returns:
-        ``(mean_confidence, accuracy, count)``, each a float64 tensor of shape ``(n_bins,)``;
-        empty bins hold NaN in the first two and 0 in ``count``.
-    """
-    conf = as_float_tensor(confidence, "confidence").detach().double().flatten()
-    corr = torch.as_tensor(correct).detach().to(conf.device).double().flatten()
-    if conf.shape != corr.shape:
-        raise ValueError(
-            "confidence and correct must have the same shape; "
-            f"got {tuple(conf.shape)} and {tuple(corr.shape)}"
-        )
-    check_positive_int(n_bins, "n_bins")
-    check_unit_interval(conf, "confidence")
-    idx = torch.clamp((conf * n_bins).long(), max=n_bins - 1)
-    count = torch.zeros(n_bins, dtype=torch.float64, device=conf.device).index_add_(
-        0, idx, torch.ones_like(conf)
-    )
-    s_conf = torch.zeros_like(count).index_add_(0, idx, conf)
-    s_corr = torch.zeros_like(count).index_add_(0, idx, corr)
-    nan = torch.full_like(count, math.nan)
-    return (
-        torch.where(count > 0, s_conf / count.clamp(min=1), nan),
-        torch.where(count > 0, s_corr / count.clamp(min=1), nan),
-        count,
-    )
-
-
-def expected_calibration_error(confidence, correct, *, n_bins: int = 10) -> float:
-    r"""Expected calibration error :math:`\sum_b \frac{n_b}{n}\,\bigl|\mathrm{acc}_b - \mathrm{conf}_b\bigr|`.
-
-    Equal-width bins (see :func:`calibration_bins`). Reference: Guo, Pleiss, Sun &
-    Weinberger (2017).
-    """
-    conf, acc, count = calibration_bins(confidence, correct, n_bins=n_bins)
-    n = count.sum()
-    if n == 0:
-        return 0.0
-    gap = torch.where(count > 0, (acc - conf).abs(), torch.zeros_like(count))
-    return float((count * gap).sum() / n)

@@ -200,9 +200,12 @@ def _regression_rows() -> list[Loss]:
     rows = []
     for fn, grad, kwargs, label in [
         (R.mse, R.mse_grad, {}, ""),
+        (R.mse_reference, R.mse_grad, {}, ""),
         (R.mae, R.mae_grad, {}, ""),
         (R.huber, R.huber_grad, {"delta": 1.0}, ""),
         (R.huber, R.huber_grad, {"delta": 0.3}, "[delta=0.3]"),
+        (R.huber_reference, R.huber_grad, {"delta": 1.0}, ""),
+        (R.huber_reference, R.huber_grad, {"delta": 0.3}, "[delta=0.3]"),
         (R.quantile, R.quantile_grad, {"tau": 0.9}, "[tau=0.9]"),
         (R.quantile, R.quantile_grad, {"tau": 0.25}, "[tau=0.25]"),
         (R.log_cosh, R.log_cosh_grad, {}, ""),
@@ -507,9 +510,6 @@ NOT_LOSSES: Mapping[str, str] = {
     "classification.smooth_labels": "builds targets",
     "classification.focal_modulating_factor": "a factor of the focal loss, not a loss",
     "classification.svm_primal_objective": "an objective of (w, b) and data, not of (input, target)",
-    "classification.calibration_bins": "a metric",
-    "classification.expected_calibration_error": "a metric",
-    "classification.linear_svm_dual": "a solver",
     "probabilistic.cost_matrix": "builds the input of sinkhorn",
     "probabilistic.sinkhorn": "a solver: returns (cost, plan)",
 }

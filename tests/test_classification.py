@@ -19,6 +19,7 @@ from support import (
 )
 
 from lossbook import classification as C
+from lossbook import optim
 
 F64 = torch.float64
 REDUCTIONS = ("none", "mean", "sum")
@@ -334,7 +335,7 @@ class TestHinge:
         g = gen(11)
         y = torch.where(torch.rand(30, generator=g) < 0.5, -1.0, 1.0).double()
         x = torch.randn(30, 2, generator=g, dtype=F64) + 1.2 * y[:, None]
-        alpha, w, b, dual = C.linear_svm_dual(x, y, C=1.0)
+        alpha, w, b, dual = optim.linear_svm_dual(x, y, C=1.0)
         primal = C.svm_primal_objective(torch.from_numpy(w), b, x, y, C=1.0).item()
         assert primal == pytest.approx(dual, rel=1e-6, abs=1e-8)
         assert abs(float(alpha @ y.numpy())) < 1e-8
@@ -569,49 +570,11 @@ class TestErrors:
         with pytest.raises(ValueError, match="^pos_weight must be a scalar or have shape"):
             C.binary_cross_entropy_with_logits(logits(4, 3), labels01(4, 3), pos_weight=torch.ones(4))
 
-    def test_calibration_arguments(self):
-        with pytest.raises(ValueError, match="^n_bins must be a positive int"):
-            C.expected_calibration_error(torch.tensor([0.5]), torch.tensor([1]), n_bins=0)
-        with pytest.raises(ValueError, match="^confidence must hold values in \\[0, 1\\]"):
-            C.expected_calibration_error(torch.tensor([1.5]), torch.tensor([1]))
-        with pytest.raises(ValueError, match="^confidence and correct must have the same shape"):
-            C.expected_calibration_error(torch.tensor([0.5, 0.2]), torch.tensor([1]))
-
     def test_svm_labels(self):
         with pytest.raises(ValueError, match="^y must hold labels -1 or \\+1"):
-            C.linear_svm_dual(logits(4, 2), labels01(4), C=1.0)
+            optim.linear_svm_dual(logits(4, 2), labels01(4), C=1.0)
         with pytest.raises(ValueError, match="^C must be positive"):
-            C.linear_svm_dual(logits(4, 2), signs(4), C=0.0)
-
-
-# ----------------------------------------------------------------------------- calibration
-
-
-class TestCalibration:
-    def test_ece_against_loop(self):
-        g = gen(0)
-        conf = torch.rand(200, generator=g, dtype=F64)
-        correct = (torch.rand(200, generator=g, dtype=F64) < conf**2).double()
-        total = 0.0
-        for b in range(10):
-            lo, hi = b / 10, (b + 1) / 10
-            idx = [i for i, c in enumerate(conf.tolist()) if lo <= c < hi or (b == 9 and c == 1.0)]
-            if idx:
-                total += (
-                    len(idx)
-                    / 200
-                    * abs(
-                        sum(correct[i].item() for i in idx) / len(idx)
-                        - sum(conf[i].item() for i in idx) / len(idx)
-                    )
-                )
-        assert C.expected_calibration_error(conf, correct) == pytest.approx(total, rel=1e-12)
-
-    def test_calibrated_forecaster_has_small_ece(self):
-        g = gen(1)
-        conf = torch.rand(200_000, generator=g, dtype=F64)
-        correct = (torch.rand(200_000, generator=g, dtype=F64) < conf).double()
-        assert C.expected_calibration_error(conf, correct) < 0.01
+            optim.linear_svm_dual(logits(4, 2), signs(4), C=0.0)
 
 
 # ----------------------------------------------------------------------------- properties

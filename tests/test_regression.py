@@ -185,6 +185,44 @@ def test_gradient_wrt_target_is_minus_gradient_wrt_input(loss, grad, kw, shape):
     torch.testing.assert_close(yi.grad, -grad(x, y, **kw))
 
 
+# --------------------------------------------------------------------------- fast path = reference form
+
+FAST_AND_REFERENCE = [
+    pytest.param(R.mse, R.mse_reference, {}, id="mse"),
+    pytest.param(R.huber, R.huber_reference, {"delta": 1.0}, id="huber"),
+    pytest.param(R.huber, R.huber_reference, {"delta": 0.3}, id="huber[delta=0.3]"),
+]
+
+
+@pytest.mark.parametrize("fast, reference, kw", FAST_AND_REFERENCE)
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@pytest.mark.parametrize("dtype", FLOATS + HALF)
+def test_fast_path_equals_reference_in_value(fast, reference, kw, reduction, dtype):
+    x, y = pair((4, 5), dtype)
+    torch.testing.assert_close(
+        fast(x, y, reduction=reduction, **kw), reference(x, y, reduction=reduction, **kw)
+    )
+
+
+@pytest.mark.parametrize("fast, reference, kw", FAST_AND_REFERENCE)
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+def test_fast_path_equals_reference_in_first_and_second_derivatives(fast, reference, kw, reduction):
+    """Both arguments: the gradient and the Hessian (which is diagonal) agree, away from the kinks."""
+    x, y = away_from_kinks((4, 5), [0.0, kw.get("delta", 0.0)], seed=3)
+    derivatives = []
+    for fn in (fast, reference):
+        xi, yi = x.clone().requires_grad_(True), y.clone().requires_grad_(True)
+        out = fn(xi, yi, reduction=reduction, **kw)
+        weights = torch.linspace(0.5, 1.5, out.numel(), dtype=out.dtype).reshape(out.shape)
+        gx, gy = torch.autograd.grad((out * weights).sum(), (xi, yi), create_graph=True)
+        hxx, hxy = torch.autograd.grad(gx.sum(), (xi, yi), retain_graph=True)
+        (hyy,) = torch.autograd.grad(gy.sum(), yi)
+        derivatives.append((gx, gy, hxx, hxy, hyy))
+    for a, b in zip(*derivatives, strict=True):
+        torch.testing.assert_close(a, b, rtol=1e-12, atol=1e-12)
+    assert derivatives[0][2].abs().sum() > 0  # the second derivatives are not trivially zero
+
+
 def test_huber_second_derivative_matches_builtin():
     x, y = away_from_kinks((9,), [0.0, 0.8], seed=2)
     for fn in (lambda a: R.huber(a, y, delta=0.8), lambda a: F.huber_loss(a, y, delta=0.8)):
