@@ -389,13 +389,13 @@ def cross_entropy_grad(
     return _class_back(g, z).to(z.dtype)
 
 
-def smooth_labels(target, num_classes: int, *, epsilon: float) -> torch.Tensor:
+def smooth_labels(target, num_classes: int, *, label_smoothing: float) -> torch.Tensor:
     r"""Smoothed one-hot targets :math:`y'_c = (1 - \varepsilon)\,[c = y] + \varepsilon / K`.
 
     Args:
         target: integer class indices, any shape.
         num_classes: the number of classes :math:`K \ge 1`.
-        epsilon: the smoothing :math:`\varepsilon \in [0, 1]`.
+        label_smoothing: the smoothing :math:`\varepsilon \in [0, 1]` (as in :func:`cross_entropy`).
 
     Returns:
         A float tensor of shape ``(*target.shape, K)`` in the default dtype; each row sums to 1.
@@ -403,7 +403,7 @@ def smooth_labels(target, num_classes: int, *, epsilon: float) -> torch.Tensor:
     Reference: Szegedy et al. (2016); Müller, Kornblith & Hinton (2019).
     """
     check_positive_int(num_classes, "num_classes")
-    eps = check_in_range(epsilon, "epsilon", 0.0, 1.0)
+    eps = check_in_range(label_smoothing, "label_smoothing", 0.0, 1.0)
     t = as_index_tensor(target, "target")
     check_class_indices(t, num_classes, "target")
     onehot = torch.nn.functional.one_hot(t, num_classes).to(torch.get_default_dtype())
@@ -482,11 +482,11 @@ def _margins(z: torch.Tensor, t: torch.Tensor, m: float) -> tuple[torch.Tensor, 
 
 
 def multi_margin(
-    input, target, *, p: int = 1, margin: float = 1.0, weight=None, reduction: str = "mean"
+    input, target, *, power: int = 1, margin: float = 1.0, weight=None, reduction: str = "mean"
 ) -> torch.Tensor:
     r"""Weston--Watkins multi-class hinge over :math:`C`, as :func:`torch.nn.functional.multi_margin_loss`.
 
-    .. math:: \ell(z, y) = \frac{w_y}{C}\sum_{j \ne y} \max(0,\ m - z_y + z_j)^p
+    .. math:: \ell(z, y) = \frac{w_y}{C}\sum_{j \ne y} \max(0,\ m - z_y + z_j)^p,\qquad p = \texttt{power}
 
     Every class that violates the margin contributes. Multiply by :math:`C` for the
     unnormalised sum of Weston & Watkins (1999) and of most lecture notes.
@@ -494,35 +494,35 @@ def multi_margin(
     Args:
         input: scores, shape ``(C,)`` or ``(N, C)``.
         target: integer class indices, shape ``()`` or ``(N,)``.
-        p: 1 (hinge) or 2 (squared hinge).
+        power: the exponent :math:`p`: 1 (hinge) or 2 (squared hinge); PyTorch calls it ``p``.
         margin: :math:`m > 0`.
         weight: per-class weights :math:`w`, shape ``(C,)``, applied by the *true* class.
         reduction: ``"none"`` | ``"mean"`` | ``"sum"`` (the mean is over samples).
 
     Reference: Weston & Watkins (1999); Crammer & Singer (2001) compare the variants.
     """
-    if p not in (1, 2) or isinstance(p, bool):
-        raise ValueError(f"p must be 1 or 2; got {p!r}")
+    if power not in (1, 2) or isinstance(power, bool):
+        raise ValueError(f"power must be 1 or 2; got {power!r}")
     z, t, m, w = _multiclass_args(input, target, margin, weight)
     check_reduction(reduction)
     (zc,) = upcast(z)  # half precision: the per-sample terms in float32 (301² overflows float16)
     v, others = _margins(zc, t, m)
-    h = torch.relu(v) ** p * others
+    h = torch.relu(v) ** power * others
     loss = h.sum(-1) / z.shape[-1]
     if w is not None:
         loss = loss * w[t].to(zc.dtype)
     return reduce(loss, reduction).to(z.dtype)
 
 
-def multi_margin_grad(input, target, *, p: int = 1, margin: float = 1.0, weight=None) -> torch.Tensor:
+def multi_margin_grad(input, target, *, power: int = 1, margin: float = 1.0, weight=None) -> torch.Tensor:
     r"""Subgradient of the summed :func:`multi_margin` in the scores (0 at kinks)."""
-    if p not in (1, 2) or isinstance(p, bool):
-        raise ValueError(f"p must be 1 or 2; got {p!r}")
+    if power not in (1, 2) or isinstance(power, bool):
+        raise ValueError(f"power must be 1 or 2; got {power!r}")
     z, t, m, w = _multiclass_args(input, target, margin, weight)
     (zc,) = upcast(z)
     v, others = _margins(zc, t, m)
     active = (v > 0) & others
-    d = torch.where(active, p * v.clamp(min=0) ** (p - 1), torch.zeros_like(v)) / z.shape[-1]
+    d = torch.where(active, power * v.clamp(min=0) ** (power - 1), torch.zeros_like(v)) / z.shape[-1]
     if w is not None:
         d = d * w[t][..., None].to(zc.dtype)
     onehot = torch.nn.functional.one_hot(t, z.shape[-1]).to(zc.dtype)

@@ -41,7 +41,7 @@ from ._validation import (
 __all__ = [
     "KL_REDUCTIONS",
     "cost_matrix",
-    "cross_entropy",
+    "distribution_cross_entropy",
     "entropy",
     "gaussian_kl",
     "js_divergence",
@@ -201,11 +201,11 @@ def entropy(p, *, reduction: str = "mean") -> torch.Tensor:
     return reduce(-safe_xlogy(pc, pc).sum(-1), reduction).to(p.dtype)
 
 
-def cross_entropy(p, q, *, reduction: str = "mean") -> torch.Tensor:
+def distribution_cross_entropy(p, q, *, reduction: str = "mean") -> torch.Tensor:
     r"""Cross-entropy :math:`H(P, Q) = -\sum_x p(x) \log q(x)` between two discrete distributions.
 
     It satisfies :math:`H(P, Q) = H(P) + \mathrm{KL}(P\,\|\,Q)`. (For the classification
-    loss from logits and class labels, see :mod:`lossbook.classification`.)
+    loss from logits and class labels, see :func:`lossbook.classification.cross_entropy`.)
 
     Args:
         p: probabilities of :math:`P`, shape ``(..., K)``.
@@ -296,7 +296,7 @@ def _weights(w: object, values: torch.Tensor, name: str) -> torch.Tensor:
     return w / w.sum()
 
 
-def wasserstein_1d(u, v, *, p: float = 1.0, u_weights=None, v_weights=None) -> torch.Tensor:
+def wasserstein_1d(u, v, *, order: float = 1.0, u_weights=None, v_weights=None) -> torch.Tensor:
     r"""The :math:`p`-Wasserstein distance between two 1-D empirical distributions.
 
     In one dimension the optimal plan is monotone, so the distance is a comparison of
@@ -313,11 +313,11 @@ def wasserstein_1d(u, v, *, p: float = 1.0, u_weights=None, v_weights=None) -> t
     Args:
         u: samples of :math:`P`, shape ``(n,)``, floating point.
         v: samples of :math:`Q`, shape ``(m,)``.
-        p: the order :math:`p \ge 1`.
+        order: the order :math:`p \ge 1` of :math:`W_p`.
         u_weights, v_weights: optional non-negative weights (normalised here).
 
     Returns:
-        A scalar tensor in ``u``'s dtype and on its device. With ``p=1`` it equals
+        A scalar tensor in ``u``'s dtype and on its device. With ``order=1`` it equals
         :func:`scipy.stats.wasserstein_distance`.
 
     Reference: Villani, *Optimal Transport: Old and New* (2009), and Peyré & Cuturi,
@@ -326,7 +326,7 @@ def wasserstein_1d(u, v, *, p: float = 1.0, u_weights=None, v_weights=None) -> t
     u = as_float_tensor(u, "u")
     v = as_float_tensor(v, "v", like=u)
     check_same_device(("u", u), ("v", v))
-    p = check_in_range(p, "p", 1.0, math.inf, high_inclusive=False)
+    p = check_in_range(order, "order", 1.0, math.inf, high_inclusive=False)
     for t, n in ((u, "u"), (v, "v")):
         if t.dim() != 1 or t.numel() == 0:
             raise ValueError(f"{n} must be a non-empty 1-D tensor of samples; got shape {tuple(t.shape)}")
@@ -347,12 +347,12 @@ def wasserstein_1d(u, v, *, p: float = 1.0, u_weights=None, v_weights=None) -> t
     return (wp if p == 1 else wp ** (1.0 / p)).to(dtype)
 
 
-def cost_matrix(x, y, *, p: float = 2.0) -> torch.Tensor:
+def cost_matrix(x, y, *, power: float = 2.0) -> torch.Tensor:
     r"""Pairwise transport costs :math:`C_{ij} = \|x_i - y_j\|_2^p` between two point clouds.
 
     Args:
         x: points, shape ``(n, d)``; y: points, shape ``(m, d)``.
-        p: the exponent :math:`p \ge 1` (``p=2``: squared Euclidean distance).
+        power: the exponent :math:`p \ge 1` (``power=2``: squared Euclidean distance).
 
     Returns:
         The ``(n, m)`` cost matrix in ``x``'s dtype.
@@ -360,7 +360,7 @@ def cost_matrix(x, y, *, p: float = 2.0) -> torch.Tensor:
     x = as_float_tensor(x, "x")
     y = as_float_tensor(y, "y", like=x)
     check_same_device(("x", x), ("y", y))
-    p = check_in_range(p, "p", 1.0, math.inf, high_inclusive=False)
+    p = check_in_range(power, "power", 1.0, math.inf, high_inclusive=False)
     if x.dim() != 2 or y.dim() != 2 or x.shape[1] != y.shape[1]:
         raise ValueError(
             f"x and y must have shapes (n, d) and (m, d); got x {tuple(x.shape)} and y {tuple(y.shape)}"

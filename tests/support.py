@@ -365,10 +365,10 @@ def _classification_rows() -> list[Loss]:
             skip={"integer_target": indices, "shape_mismatch": own_shape},
         ),
         Loss(
-            "classification.multi_margin[p=2, weight]",
+            "classification.multi_margin[power=2, weight]",
             C.multi_margin,
             C.multi_margin_grad,
-            _class_sample(margin=1.0, kwargs={"p": 2, "weight": _class_weight}),
+            _class_sample(margin=1.0, kwargs={"power": 2, "weight": _class_weight}),
             skip={"integer_target": indices, "shape_mismatch": own_shape},
         ),
         Loss(
@@ -428,7 +428,7 @@ def _two_samples(p):
         # distinct values, so no two samples tie (where the sort, and so the gradient, jumps)
         u = torch.randperm(20, generator=g)[:7].double() / 4 - 2
         v = torch.randperm(20, generator=g)[:9].double() / 4 - 1.875
-        return (u.to(dtype=dtype, device=device), v.to(dtype=dtype, device=device)), {"p": p}
+        return (u.to(dtype=dtype, device=device), v.to(dtype=dtype, device=device)), {"order": p}
 
     return sample
 
@@ -477,7 +477,7 @@ def _probabilistic_rows() -> list[Loss]:
             skip={"shape_mismatch": different_sizes},
         ),
         Loss(
-            "probabilistic.wasserstein_1d[p=2]",
+            "probabilistic.wasserstein_1d[order=2]",
             pb.wasserstein_1d,
             None,
             _two_samples(2.0),
@@ -486,7 +486,7 @@ def _probabilistic_rows() -> list[Loss]:
             skip={"shape_mismatch": different_sizes},
         ),
     ]
-    for fn in (pb.kl_divergence, pb.cross_entropy, pb.js_divergence):
+    for fn in (pb.kl_divergence, pb.distribution_cross_entropy, pb.js_divergence):
         rows.append(Loss(f"probabilistic.{fn.__name__}", fn, None, _two_distributions(), arg_names=pq))
     return rows
 

@@ -234,11 +234,11 @@ class TestCrossEntropy:
     def test_label_smoothing_equals_cross_entropy_with_smoothed_targets(self):
         z = logits(6, 5)
         t = torch.randint(0, 5, (6,), generator=gen(3))
-        q = C.smooth_labels(t, 5, epsilon=0.1).to(F64)
+        q = C.smooth_labels(t, 5, label_smoothing=0.1).to(F64)
         torch.testing.assert_close(C.cross_entropy(z, t, label_smoothing=0.1), C.cross_entropy(z, q))
 
     def test_smooth_labels_values(self):
-        q = C.smooth_labels(torch.tensor([2]), 5, epsilon=0.1)
+        q = C.smooth_labels(torch.tensor([2]), 5, label_smoothing=0.1)
         torch.testing.assert_close(q, torch.tensor([[0.02, 0.02, 0.92, 0.02, 0.02]]))
 
     def test_array_likes_are_accepted(self):
@@ -296,13 +296,13 @@ class TestHinge:
         z = logits(6, 4, scale=1.0)
         t = torch.randint(0, 4, (6,), generator=gen(4))
         w = 0.2 + torch.rand(4, generator=gen(5), dtype=F64) if weighted else None
-        ours = C.multi_margin(z, t, p=p, margin=margin, weight=w, reduction=reduction)
+        ours = C.multi_margin(z, t, power=p, margin=margin, weight=w, reduction=reduction)
         torch.testing.assert_close(
             ours, F.multi_margin_loss(z, t, p=p, margin=margin, weight=w, reduction=reduction)
         )
         ref = _ww_reference(z.numpy(), t.numpy(), margin, p, None if w is None else w.numpy())
         np.testing.assert_allclose(
-            C.multi_margin(z, t, p=p, margin=margin, weight=w, reduction="none").numpy(), ref
+            C.multi_margin(z, t, power=p, margin=margin, weight=w, reduction="none").numpy(), ref
         )
 
     def test_multi_margin_single_sample(self):
@@ -315,11 +315,11 @@ class TestHinge:
         z = logits(6, 4, scale=1.0)
         t = torch.randint(0, 4, (6,), generator=gen(4))
         w = 0.2 + torch.rand(4, generator=gen(5), dtype=F64)
-        assert_grad_matches_autograd(C.multi_margin, C.multi_margin_grad, z, t, p=p, weight=w)
+        assert_grad_matches_autograd(C.multi_margin, C.multi_margin_grad, z, t, power=p, weight=w)
         x = z.clone().requires_grad_(True)
         F.multi_margin_loss(x, t, p=p, weight=w, reduction="sum").backward()
-        torch.testing.assert_close(C.multi_margin_grad(z, t, p=p, weight=w), x.grad)
-        assert_gradcheck(C.multi_margin, z, t, p=p, weight=w)
+        torch.testing.assert_close(C.multi_margin_grad(z, t, power=p, weight=w), x.grad)
+        assert_gradcheck(C.multi_margin, z, t, power=p, weight=w)
 
     @pytest.mark.parametrize("margin", [1.0, 2.0])
     def test_crammer_singer_against_brute_force(self, margin):
@@ -492,13 +492,13 @@ class TestErrors:
 
     def test_smooth_labels_errors(self):
         with pytest.raises(IndexError, match="^target holds class index 5"):
-            C.smooth_labels(torch.tensor([5]), 5, epsilon=0.1)
+            C.smooth_labels(torch.tensor([5]), 5, label_smoothing=0.1)
         with pytest.raises(TypeError, match="^target must hold integer"):
-            C.smooth_labels(torch.tensor([1.0]), 5, epsilon=0.1)
-        with pytest.raises(ValueError, match="^epsilon must be in"):
-            C.smooth_labels(torch.tensor([1]), 5, epsilon=1.5)
+            C.smooth_labels(torch.tensor([1.0]), 5, label_smoothing=0.1)
+        with pytest.raises(ValueError, match="^label_smoothing must be in"):
+            C.smooth_labels(torch.tensor([1]), 5, label_smoothing=1.5)
         with pytest.raises(ValueError, match="^num_classes must be a positive int"):
-            C.smooth_labels(torch.tensor([1]), 0, epsilon=0.1)
+            C.smooth_labels(torch.tensor([1]), 0, label_smoothing=0.1)
 
     def test_cross_entropy_target_shape(self):
         with pytest.raises(ValueError, match="^target must hold class indices of shape \\(4,\\)"):
@@ -552,8 +552,8 @@ class TestErrors:
             C.hinge(logits(4), labels01(4))
 
     def test_multi_margin_p(self):
-        with pytest.raises(ValueError, match="^p must be 1 or 2"):
-            C.multi_margin(logits(4, 3), torch.tensor([0, 1, 2, 1]), p=3)
+        with pytest.raises(ValueError, match="^power must be 1 or 2"):
+            C.multi_margin(logits(4, 3), torch.tensor([0, 1, 2, 1]), power=3)
 
     def test_bce_probability_range(self):
         with pytest.raises(ValueError, match="^input must hold probabilities in \\[0, 1\\]"):
@@ -700,7 +700,7 @@ def test_gaussian_classes_rejects_bad_arguments(kwargs, exc):
 def test_smoothed_target_log_is_a_stationary_point(k, t, eps):
     """The gradient vanishes at z = log y', where the smoothed loss attains its minimum."""
     t = t % k
-    q = C.smooth_labels(torch.tensor(t), k, epsilon=eps).to(F64)
+    q = C.smooth_labels(torch.tensor(t), k, label_smoothing=eps).to(F64)
     z = torch.log(q)
     torch.testing.assert_close(
         C.cross_entropy_grad(z, torch.tensor(t), label_smoothing=eps), torch.zeros(k, dtype=F64)
@@ -717,11 +717,11 @@ class TestHingeHalfPrecision:
 
     def test_squared_multi_margin_does_not_overflow(self):
         z = torch.tensor([[300.0, 0.0]], dtype=torch.float16)
-        out = C.multi_margin(z, torch.tensor([1]), p=2)
-        ref = C.multi_margin(z.double(), torch.tensor([1]), p=2)
+        out = C.multi_margin(z, torch.tensor([1]), power=2)
+        ref = C.multi_margin(z.double(), torch.tensor([1]), power=2)
         assert ref.item() == 45300.5  # 301² / 2: float16 holds it (as 45312, its nearest value)
         assert out.dtype == torch.float16 and out.item() == ref.to(torch.float16).item() == 45312.0
-        grad = C.multi_margin_grad(z, torch.tensor([1]), p=2)
+        grad = C.multi_margin_grad(z, torch.tensor([1]), power=2)
         assert grad.dtype == torch.float16
         torch.testing.assert_close(grad.double(), torch.tensor([[301.0, -301.0]], dtype=F64))
 

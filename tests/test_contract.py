@@ -90,6 +90,22 @@ def test_not_losses_are_public_functions_and_not_registered():
         assert getattr(m, name) not in registered, key
 
 
+def test_no_public_name_is_exported_by_two_chapter_modules():
+    """A name means one thing: ``classification.cross_entropy`` has no namesake elsewhere."""
+    seen = {}
+    for m in chapter_modules():
+        for name in m.__all__:
+            assert name not in seen, f"{name} is exported by {seen.get(name)} and {m.__name__}"
+            seen[name] = m.__name__
+
+
+def test_property_checks_are_not_named_like_the_raising_validators():
+    """``lossbook.checks`` returns results; the raising ``check_*`` validators are ``_validation``'s."""
+    from lossbook import checks
+
+    assert not [n for n in checks.__all__ if n.startswith("check_")]
+
+
 # --------------------------------------------------------------------------- reduction algebra
 
 
