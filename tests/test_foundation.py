@@ -113,6 +113,17 @@ class TestPlotting:
         np.testing.assert_allclose(axes[1].get_lines()[0].get_ydata(), 2 * x)
         plt.close(fig)
 
+    def test_plot_reliability_draws_the_populated_bins(self):
+        conf = torch.tensor([0.05, 0.15, 0.15, 0.95, 0.91, 0.97], dtype=torch.float64)
+        correct = torch.tensor([0, 1, 0, 1, 1, 0])
+        fig, ax = plt.subplots()
+        plotting.plot_reliability(ax, conf, correct, min_count=2, color="k", label="model")
+        (line,) = ax.get_lines()
+        np.testing.assert_allclose(line.get_xdata(), [0.15, (0.95 + 0.91 + 0.97) / 3])
+        np.testing.assert_allclose(line.get_ydata(), [0.5, 2 / 3])
+        assert line.get_label() == "model"
+        plt.close(fig)
+
 
 class TestData:
     def test_generator_is_reproducible(self):
