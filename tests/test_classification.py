@@ -726,24 +726,22 @@ class TestHingeHalfPrecision:
         torch.testing.assert_close(grad.double(), torch.tensor([[301.0, -301.0]], dtype=F64))
 
     @pytest.mark.parametrize("target", [0, 1, 2])
-    def test_multi_margin_at_the_extremes(self, target):
+    @pytest.mark.parametrize(
+        "loss, grad, tol",
+        [
+            # multi_margin: 0, 60001 and 20000, all below float16's 65504 (60001 overflowed before)
+            pytest.param(C.multi_margin, C.multi_margin_grad, 1e-3, id="multi_margin"),
+            # Crammer-Singer: 0, 120001 (beyond float16, so inf is right) and 60000
+            pytest.param(C.crammer_singer_hinge, C.crammer_singer_hinge_grad, 0.0, id="crammer_singer"),
+        ],
+    )
+    def test_at_the_extremes(self, loss, grad, tol, target):
         z = torch.tensor([60000.0, -60000.0, 1.0], dtype=torch.float16)
         t = torch.tensor(target)
         x = z.clone().requires_grad_(True)
-        out = C.multi_margin(x, t)
-        ref = C.multi_margin(z.double(), t)  # 0, 60001 and 20000: all below float16's 65504
+        out = loss(x, t)
+        ref = loss(z.double(), t)
         assert out.dtype == torch.float16 and out.item() == ref.to(torch.float16).item()
         out.backward()
-        torch.testing.assert_close(x.grad.double(), C.multi_margin_grad(z.double(), t), atol=1e-3, rtol=1e-3)
-
-    @pytest.mark.parametrize("target", [0, 1, 2])
-    def test_crammer_singer_at_the_extremes(self, target):
-        z = torch.tensor([60000.0, -60000.0, 1.0], dtype=torch.float16)
-        t = torch.tensor(target)
-        x = z.clone().requires_grad_(True)
-        out = C.crammer_singer_hinge(x, t)
-        ref = C.crammer_singer_hinge(z.double(), t)  # 0, 120001 (beyond float16: inf) and 60000
-        assert out.dtype == torch.float16 and out.item() == ref.to(torch.float16).item()
-        out.backward()
-        torch.testing.assert_close(x.grad.double(), C.crammer_singer_hinge_grad(z.double(), t))
-        assert C.crammer_singer_hinge_grad(z, t).dtype == torch.float16
+        torch.testing.assert_close(x.grad.double(), grad(z.double(), t), atol=tol, rtol=tol)
+        assert grad(z, t).dtype == torch.float16
