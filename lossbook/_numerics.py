@@ -11,7 +11,7 @@ The rules the book follows (and this module packages):
 * upcast half precision (float16 / bfloat16) to float32 for ``exp``, ``log``
   and norms, and cast the result back.
 
-Introduced in the preface (:doc:`/intro`).
+Introduced in the preface (:doc:`/book/intro`).
 """
 
 from __future__ import annotations
@@ -23,15 +23,20 @@ import torch
 __all__ = [
     "HALF_DTYPES",
     "LOG_2",
+    "LOG_CLAMP",
+    "clamped_log",
     "compute_dtype",
     "log1mexp",
     "safe_norm",
     "safe_sqrt",
+    "safe_xlogy",
     "upcast",
 ]
 
 HALF_DTYPES = (torch.float16, torch.bfloat16)
 LOG_2 = math.log(2.0)
+LOG_CLAMP = -100.0
+"""The floor :func:`clamped_log` applies to ``log p`` (PyTorch's value in ``binary_cross_entropy``)."""
 
 
 def compute_dtype(x: torch.Tensor) -> torch.dtype:
@@ -86,3 +91,25 @@ def log1mexp(x: torch.Tensor) -> torch.Tensor:
         torch.log(-torch.expm1(torch.clamp(x, max=-torch.finfo(x.dtype).tiny))),
         torch.log1p(-torch.exp(torch.clamp(x, max=-LOG_2))),
     )
+
+
+def safe_xlogy(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    r""":math:`x \log y` with :math:`0 \log y = 0` for every ``y``, and a finite gradient there.
+
+    The "double ``where``": ``y`` is replaced by 1 where ``x == 0`` *before* the log,
+    so neither the value nor the backward pass ever sees :math:`\log 0`
+    (:func:`torch.xlogy` has the value right but a NaN gradient in ``y`` at ``x = y = 0``).
+    """
+    zero = x == 0
+    return torch.where(zero, torch.zeros_like(x), x * torch.log(torch.where(zero, torch.ones_like(y), y)))
+
+
+def clamped_log(p: torch.Tensor, floor: float = LOG_CLAMP) -> torch.Tensor:
+    r""":math:`\max(\log p, \text{floor})` for :math:`p \ge 0`, finite at :math:`p = 0` with gradient 0 there.
+
+    The "double ``where``": the log is never evaluated at 0, so the backward pass has
+    no :math:`0 \cdot \infty`; where the floor is active the gradient is 0.
+    """
+    positive = p > 0
+    safe = torch.log(torch.where(positive, p, torch.ones_like(p)))
+    return torch.where(positive, safe, torch.full_like(p, floor)).clamp(min=floor)

@@ -11,7 +11,7 @@ re-implements it:
 * ``IndexError`` for a class index outside ``[0, num_classes)``.
 
 Every message names the offending argument, so the reader knows which one to fix.
-Introduced in the preface (:doc:`/intro`); used by every chapter.
+Introduced in the preface (:doc:`/book/intro`); used by every chapter.
 """
 
 from __future__ import annotations
@@ -32,10 +32,13 @@ __all__ = [
     "check_finite_scalar",
     "check_in_range",
     "check_nonnegative",
+    "check_pair",
     "check_positive",
+    "check_positive_int",
     "check_reduction",
     "check_same_device",
     "check_same_shape",
+    "check_unit_interval",
     "reduce",
 ]
 
@@ -157,6 +160,39 @@ def check_same_device(*named: tuple[str, torch.Tensor]) -> None:
                 f"{name} is on device {t.device} but {first_name} is on {first.device}; "
                 "move them to the same device"
             )
+
+
+def check_pair(
+    input: object, target: object, names: tuple[str, str] = ("input", "target")
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """The preamble of every two-argument loss: both floating point, one shape, one device.
+
+    ``input`` is converted with :func:`as_float_tensor`, ``target`` likewise (array-likes take
+    ``input``'s dtype and device); then :func:`check_same_shape` and :func:`check_same_device`.
+    ``target`` keeps its own floating dtype: cast it where the loss computes. Returns both.
+    """
+    a, b = names
+    input = as_float_tensor(input, a)
+    target = as_float_tensor(target, b, like=input)
+    check_same_shape(input, target, names)
+    check_same_device((a, input), (b, target))
+    return input, target
+
+
+def check_unit_interval(values: torch.Tensor, name: str, what: str = "values") -> None:
+    """Raise ``ValueError`` (``"<name> must hold <what> in [0, 1]"``) unless every entry lies in [0, 1].
+
+    NaN is outside the interval. An empty tensor passes.
+    """
+    if values.numel() and not bool(((values >= 0) & (values <= 1)).all()):
+        raise ValueError(f"{name} must hold {what} in [0, 1]")
+
+
+def check_positive_int(value: object, name: str) -> int:
+    """Return ``value`` if it is an ``int`` (not a ``bool``) of at least 1, else raise ``ValueError``."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"{name} must be a positive int; got {value!r}")
+    return value
 
 
 def _as_real(value: object, name: str) -> float:

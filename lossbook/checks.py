@@ -1,6 +1,8 @@
 """Property checks a reader can run on any loss, including their own.
 
-Each check evaluates a loss on a grid of points and returns a :class:`CheckResult`:
+Each check is named after the property it probes (``checks.convexity(loss)``), evaluates
+the loss on a grid of points and returns a :class:`CheckResult` (it never raises because a
+property fails; the raising ``check_*`` argument validators are private, in ``_validation``):
 whether the property held everywhere on the grid, the worst value found, and the
 point where it was found (a computed counter-example when the property fails). A grid
 can refute a property but never prove it; the chapters pair these checks with proofs.
@@ -19,7 +21,7 @@ import torch
 
 from ._validation import check_nonnegative
 
-__all__ = ["CheckResult", "check_convexity", "check_identity", "check_nonnegativity", "check_symmetry"]
+__all__ = ["CheckResult", "convexity", "identity", "nonnegativity", "symmetry"]
 
 Loss = Callable[..., torch.Tensor]
 
@@ -53,7 +55,7 @@ def _pairs(predictions: torch.Tensor, targets: torch.Tensor) -> tuple[torch.Tens
     return p.reshape(-1), t.reshape(-1)
 
 
-def check_nonnegativity(
+def nonnegativity(
     loss: Loss, predictions=None, targets=None, *, tol: float = 0.0, dtype: torch.dtype = torch.float64
 ) -> CheckResult:
     r"""Is :math:`\ell(\hat y, y) \ge 0` for every pair on the grid?
@@ -68,7 +70,7 @@ def check_nonnegativity(
     return CheckResult(worst >= -tol, worst, (float(p[i]), float(t[i])))
 
 
-def check_identity(
+def identity(
     loss: Loss, targets=None, *, tol: float = 1e-12, dtype: torch.dtype = torch.float64
 ) -> CheckResult:
     r"""Is :math:`\ell(y, y) = 0` for every ``y`` on the grid?
@@ -84,7 +86,7 @@ def check_identity(
     return CheckResult(worst <= tol, worst, (float(t[i]),))
 
 
-def check_symmetry(
+def symmetry(
     loss: Loss, predictions=None, targets=None, *, tol: float = 1e-12, dtype: torch.dtype = torch.float64
 ) -> CheckResult:
     r"""Is :math:`\ell(a, b) = \ell(b, a)` for every pair on the grid?
@@ -99,7 +101,7 @@ def check_symmetry(
     return CheckResult(worst <= tol, worst, (float(a[i]), float(b[i])))
 
 
-def check_convexity(
+def convexity(
     loss: Loss, predictions=None, targets=None, *, tol: float = 1e-12, dtype: torch.dtype = torch.float64
 ) -> CheckResult:
     r"""Is :math:`\hat y \mapsto \ell(\hat y, y)` midpoint-convex on the grid, for each target?

@@ -12,6 +12,9 @@ focal loss entirely in log space. Half precision (float16, bfloat16) is computed
 in float32 and cast back. The probability form of binary cross-entropy exists for
 teaching and clamps visibly (``log 0`` is replaced by ``-100``, as in PyTorch).
 
+The soft-margin SVM's dual solver is :func:`lossbook.optim.linear_svm_dual`; calibration
+(:func:`lossbook.metrics.expected_calibration_error`) is in :mod:`lossbook.metrics`.
+
 Conventions (stated because the literature disagrees):
 
 * binary labels are ``{0, 1}`` for cross-entropy and focal loss and ``{-1, +1}``
@@ -27,20 +30,21 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
 import torch
 
-from ._numerics import upcast
+from ._numerics import LOG_CLAMP, clamped_log, upcast
 from ._validation import (
     as_float_tensor,
     as_index_tensor,
     check_class_indices,
     check_in_range,
     check_nonnegative,
+    check_pair,
     check_positive,
+    check_positive_int,
     check_reduction,
     check_same_device,
-    check_same_shape,
+    check_unit_interval,
     reduce,
 )
 
@@ -50,18 +54,15 @@ __all__ = [
     "binary_cross_entropy_grad",
     "binary_cross_entropy_with_logits",
     "binary_cross_entropy_with_logits_grad",
-    "calibration_bins",
     "crammer_singer_hinge",
     "crammer_singer_hinge_grad",
     "cross_entropy",
     "cross_entropy_grad",
-    "expected_calibration_error",
     "focal",
     "focal_grad",
     "focal_modulating_factor",
     "hinge",
     "hinge_grad",
-    "linear_svm_dual",
     "log_softmax",
     "logsumexp",
     "multi_margin",
@@ -72,8 +73,7 @@ __all__ = [
     "svm_primal_objective",
 ]
 
-LOG_CLAMP = -100.0
-"""The floor applied to ``log p`` by :func:`binary_cross_entropy` (PyTorch's value)."""
+# LOG_CLAMP (-100, PyTorch's value) is the floor binary_cross_entropy applies to log p.
 
 
 # --------------------------------------------------------------------------- primitives
@@ -139,11 +139,8 @@ def naive_softmax(input, dim: int = -1) -> torch.Tensor:
 
 
 def _binary_target(target, input: torch.Tensor) -> torch.Tensor:
-    target = as_float_tensor(target, "target", like=input)
-    check_same_shape(input, target)
-    check_same_device(("input", input), ("target", target))
-    if target.numel() and not bool(((target >= 0) & (target <= 1)).all()):
-        raise ValueError("target must hold values in [0, 1]")
+    _, target = check_pair(input, target)
+    check_unit_interval(target, "target")
     return target
 
 
@@ -187,20 +184,12 @@ def binary_cross_entropy(input, target, *, reduction: str = "mean") -> torch.Ten
     p = as_float_tensor(input, "input")
     y = _binary_target(target, p)
     check_reduction(reduction)
-    if p.numel() and not bool(((p >= 0) & (p <= 1)).all()):
-        raise ValueError("input must hold probabilities in [0, 1]")
+    check_unit_interval(p, "input", "probabilities")
     pc, yc = upcast(p, y)
-    log_p = _clamped_log(pc)
-    log_1mp = _clamped_log(1 - pc)
+    log_p = clamped_log(pc)
+    log_1mp = clamped_log(1 - pc)
     loss = -(yc * log_p + (1 - yc) * log_1mp)
     return reduce(loss, reduction).to(p.dtype)
-
-
-def _clamped_log(p: torch.Tensor) -> torch.Tensor:
-    # Double where: log is never evaluated at 0, so the backward pass has no 0 * inf.
-    positive = p > 0
-    safe = torch.log(torch.where(positive, p, torch.ones_like(p)))
-    return torch.where(positive, safe, torch.full_like(p, LOG_CLAMP)).clamp(min=LOG_CLAMP)
 
 
 def binary_cross_entropy_grad(input, target) -> torch.Tensor:
@@ -284,7 +273,7 @@ def _class_weight(weight, z: torch.Tensor, num_classes: int) -> torch.Tensor | N
 def _ce_targets(input, target, weight, ignore_index, label_smoothing):
     """Validate the arguments of :func:`cross_entropy`; return the per-sample target mass.
 
-    Returns ``(z, q, norm, mask)`` with ``z`` the logits (class dimension last, in the
+    Returns ``(z, q, norm)`` with ``z`` the logits (class dimension last, in the
     compute dtype), ``q`` the unnormalised target mass per class (weights and smoothing
     included, zero for ignored samples), ``norm`` the per-sample normaliser of the
     ``"mean"`` reduction (``None`` for probability targets, whose mean is over samples).
@@ -322,8 +311,7 @@ def _ce_targets(input, target, weight, ignore_index, label_smoothing):
     zc = _class_last(zc)
     w = None if weight is None else weight.to(zc.dtype)
     if probabilities:
-        if t.numel() and not bool(((t >= 0) & (t <= 1)).all()):
-            raise ValueError("target probabilities must lie in [0, 1]")
+        check_unit_interval(t, "target", "probabilities")
         q = _class_last(t.to(zc.dtype)) * (1 - eps) + eps / num_classes
         if w is not None:
             q = q * w
@@ -401,22 +389,21 @@ def cross_entropy_grad(
     return _class_back(g, z).to(z.dtype)
 
 
-def smooth_labels(target, num_classes: int, *, epsilon: float) -> torch.Tensor:
+def smooth_labels(target, num_classes: int, *, label_smoothing: float) -> torch.Tensor:
     r"""Smoothed one-hot targets :math:`y'_c = (1 - \varepsilon)\,[c = y] + \varepsilon / K`.
 
     Args:
         target: integer class indices, any shape.
         num_classes: the number of classes :math:`K \ge 1`.
-        epsilon: the smoothing :math:`\varepsilon \in [0, 1]`.
+        label_smoothing: the smoothing :math:`\varepsilon \in [0, 1]` (as in :func:`cross_entropy`).
 
     Returns:
         A float tensor of shape ``(*target.shape, K)`` in the default dtype; each row sums to 1.
 
     Reference: Szegedy et al. (2016); Müller, Kornblith & Hinton (2019).
     """
-    if isinstance(num_classes, bool) or not isinstance(num_classes, int) or num_classes < 1:
-        raise ValueError(f"num_classes must be a positive int; got {num_classes!r}")
-    eps = check_in_range(epsilon, "epsilon", 0.0, 1.0)
+    check_positive_int(num_classes, "num_classes")
+    eps = check_in_range(label_smoothing, "label_smoothing", 0.0, 1.0)
     t = as_index_tensor(target, "target")
     check_class_indices(t, num_classes, "target")
     onehot = torch.nn.functional.one_hot(t, num_classes).to(torch.get_default_dtype())
@@ -431,9 +418,7 @@ def _label_tensor(target, input: torch.Tensor, labels: tuple[float, float], mess
     anything outside ``labels`` raises ``ValueError(message)``."""
     if isinstance(target, torch.Tensor) and not target.is_floating_point() and target.dtype != torch.bool:
         target = target.to(input.dtype)
-    y = as_float_tensor(target, "target", like=input)
-    check_same_shape(input, y)
-    check_same_device(("input", input), ("target", y))
+    _, y = check_pair(input, target)
     if y.numel() and not bool(((y == labels[0]) | (y == labels[1])).all()):
         raise ValueError(message)
     return y.to(input.dtype)
@@ -497,11 +482,11 @@ def _margins(z: torch.Tensor, t: torch.Tensor, m: float) -> tuple[torch.Tensor, 
 
 
 def multi_margin(
-    input, target, *, p: int = 1, margin: float = 1.0, weight=None, reduction: str = "mean"
+    input, target, *, power: int = 1, margin: float = 1.0, weight=None, reduction: str = "mean"
 ) -> torch.Tensor:
     r"""Weston--Watkins multi-class hinge over :math:`C`, as :func:`torch.nn.functional.multi_margin_loss`.
 
-    .. math:: \ell(z, y) = \frac{w_y}{C}\sum_{j \ne y} \max(0,\ m - z_y + z_j)^p
+    .. math:: \ell(z, y) = \frac{w_y}{C}\sum_{j \ne y} \max(0,\ m - z_y + z_j)^p,\qquad p = \texttt{power}
 
     Every class that violates the margin contributes. Multiply by :math:`C` for the
     unnormalised sum of Weston & Watkins (1999) and of most lecture notes.
@@ -509,37 +494,39 @@ def multi_margin(
     Args:
         input: scores, shape ``(C,)`` or ``(N, C)``.
         target: integer class indices, shape ``()`` or ``(N,)``.
-        p: 1 (hinge) or 2 (squared hinge).
+        power: the exponent :math:`p`: 1 (hinge) or 2 (squared hinge); PyTorch calls it ``p``.
         margin: :math:`m > 0`.
         weight: per-class weights :math:`w`, shape ``(C,)``, applied by the *true* class.
         reduction: ``"none"`` | ``"mean"`` | ``"sum"`` (the mean is over samples).
 
     Reference: Weston & Watkins (1999); Crammer & Singer (2001) compare the variants.
     """
-    if p not in (1, 2) or isinstance(p, bool):
-        raise ValueError(f"p must be 1 or 2; got {p!r}")
+    if power not in (1, 2) or isinstance(power, bool):
+        raise ValueError(f"power must be 1 or 2; got {power!r}")
     z, t, m, w = _multiclass_args(input, target, margin, weight)
     check_reduction(reduction)
-    v, others = _margins(z, t, m)
-    h = torch.relu(v) ** p * others
+    (zc,) = upcast(z)  # half precision: the per-sample terms in float32 (301² overflows float16)
+    v, others = _margins(zc, t, m)
+    h = torch.relu(v) ** power * others
     loss = h.sum(-1) / z.shape[-1]
     if w is not None:
-        loss = loss * w[t]
-    return reduce(loss, reduction)
+        loss = loss * w[t].to(zc.dtype)
+    return reduce(loss, reduction).to(z.dtype)
 
 
-def multi_margin_grad(input, target, *, p: int = 1, margin: float = 1.0, weight=None) -> torch.Tensor:
+def multi_margin_grad(input, target, *, power: int = 1, margin: float = 1.0, weight=None) -> torch.Tensor:
     r"""Subgradient of the summed :func:`multi_margin` in the scores (0 at kinks)."""
-    if p not in (1, 2) or isinstance(p, bool):
-        raise ValueError(f"p must be 1 or 2; got {p!r}")
+    if power not in (1, 2) or isinstance(power, bool):
+        raise ValueError(f"power must be 1 or 2; got {power!r}")
     z, t, m, w = _multiclass_args(input, target, margin, weight)
-    v, others = _margins(z, t, m)
+    (zc,) = upcast(z)
+    v, others = _margins(zc, t, m)
     active = (v > 0) & others
-    d = torch.where(active, p * v.clamp(min=0) ** (p - 1), torch.zeros_like(v)) / z.shape[-1]
+    d = torch.where(active, power * v.clamp(min=0) ** (power - 1), torch.zeros_like(v)) / z.shape[-1]
     if w is not None:
-        d = d * w[t][..., None]
-    onehot = torch.nn.functional.one_hot(t, z.shape[-1]).to(z.dtype)
-    return d - onehot * d.sum(-1, keepdim=True)
+        d = d * w[t][..., None].to(zc.dtype)
+    onehot = torch.nn.functional.one_hot(t, z.shape[-1]).to(zc.dtype)
+    return (d - onehot * d.sum(-1, keepdim=True)).to(z.dtype)
 
 
 def crammer_singer_hinge(input, target, *, margin: float = 1.0, reduction: str = "mean") -> torch.Tensor:
@@ -559,15 +546,16 @@ def crammer_singer_hinge(input, target, *, margin: float = 1.0, reduction: str =
     check_reduction(reduction)
     if z.shape[-1] < 2:
         raise ValueError("input must have at least 2 classes")
-    v, others = _margins(z, t, m)
+    (zc,) = upcast(z)  # half precision: the per-sample terms in float32
+    v, others = _margins(zc, t, m)
     worst = torch.where(others, v, torch.full_like(v, -math.inf)).max(dim=-1).values
-    return reduce(torch.relu(worst), reduction)
+    return reduce(torch.relu(worst), reduction).to(z.dtype)
 
 
 def crammer_singer_hinge_grad(input, target, *, margin: float = 1.0) -> torch.Tensor:
     r"""Subgradient of the summed :func:`crammer_singer_hinge`: :math:`e_{j^*} - e_y` when active, else 0."""
     z, t, m, _ = _multiclass_args(input, target, margin)
-    v, others = _margins(z, t, m)
+    v, others = _margins(upcast(z)[0], t, m)
     worst, j = torch.where(others, v, torch.full_like(v, -math.inf)).max(dim=-1)
     n = z.shape[-1]
     g = torch.nn.functional.one_hot(j, n).to(z.dtype) - torch.nn.functional.one_hot(t, n).to(z.dtype)
@@ -584,64 +572,6 @@ def svm_primal_objective(w, b, x, y, *, C: float) -> torch.Tensor:
     C = check_positive(C, "C")
     scores = x @ w + b
     return 0.5 * (w * w).sum() + C * hinge(scores, y, reduction="sum")
-
-
-def linear_svm_dual(x, y, *, C: float, tol: float = 1e-12):
-    r"""Solve the soft-margin linear SVM through its dual QP (SciPy's SLSQP).
-
-    .. math:: \max_{\alpha}\ \sum_i \alpha_i - \tfrac12 \sum_{i,j}\alpha_i\alpha_j y_i y_j x_i^\top x_j
-              \quad\text{s.t.}\quad 0 \le \alpha_i \le C,\ \sum_i \alpha_i y_i = 0
-
-    Then :math:`w = \sum_i \alpha_i y_i x_i` and :math:`b` is averaged over the margin
-    support vectors (:math:`0 < \alpha_i < C`).
-
-    Args:
-        x: features, shape ``(n, d)``.
-        y: labels in ``{-1, +1}``, shape ``(n,)``.
-        C: the box constraint :math:`C > 0` (the primal's hinge weight).
-        tol: SLSQP's tolerance.
-
-    Returns:
-        ``(alpha, w, b, dual_objective)`` as float64 NumPy values.
-
-    Reference: Vapnik (1998); Boyd & Vandenberghe (2004), §8.6.1.
-    """
-    from scipy.optimize import minimize
-
-    C = check_positive(C, "C")
-    X = np.asarray(torch.as_tensor(x).detach().cpu(), dtype=np.float64)
-    Y = np.asarray(torch.as_tensor(y).detach().cpu(), dtype=np.float64)
-    if X.ndim != 2 or Y.shape != (X.shape[0],):
-        raise ValueError(f"x must have shape (n, d) and y shape (n,); got {X.shape} and {Y.shape}")
-    if not np.all(np.abs(Y) == 1):
-        raise ValueError("y must hold labels -1 or +1")
-    G = (Y[:, None] * X) @ (Y[:, None] * X).T
-
-    def neg_dual(a):
-        return 0.5 * a @ G @ a - a.sum()
-
-    def neg_dual_grad(a):
-        return G @ a - 1.0
-
-    n = X.shape[0]
-    res = minimize(
-        neg_dual,
-        np.zeros(n),
-        jac=neg_dual_grad,
-        method="SLSQP",
-        bounds=[(0.0, C)] * n,
-        constraints=[{"type": "eq", "fun": lambda a: a @ Y, "jac": lambda a: Y}],
-        options={"ftol": tol, "maxiter": 1000},
-    )
-    if not res.success:
-        raise RuntimeError(f"the dual QP did not converge: {res.message}")
-    alpha = np.clip(res.x, 0.0, C)
-    w = (alpha * Y) @ X
-    thr = 1e-6 * C
-    margin_sv = (alpha > thr) & (alpha < C - thr)
-    sv = margin_sv if margin_sv.any() else alpha > thr
-    b = float(np.mean(Y[sv] - X[sv] @ w))
-    return alpha, w, b, float(-neg_dual(alpha))
 
 
 # --------------------------------------------------------------------------- focal loss
@@ -722,60 +652,5 @@ def focal_modulating_factor(p_t, *, gamma: float) -> torch.Tensor:
     r"""The modulating factor :math:`(1 - p_t)^\gamma` that multiplies cross-entropy in focal loss."""
     p = as_float_tensor(p_t, "p_t")
     gamma = check_nonnegative(gamma, "gamma")
-    if p.numel() and not bool(((p >= 0) & (p <= 1)).all()):
-        raise ValueError("p_t must hold probabilities in [0, 1]")
+    check_unit_interval(p, "p_t", "probabilities")
     return (1 - p) ** gamma
-
-
-# --------------------------------------------------------------------------- calibration
-
-
-def calibration_bins(confidence, correct, *, n_bins: int = 10):
-    r"""Equal-width reliability bins on :math:`[0, 1]`.
-
-    Args:
-        confidence: predicted probabilities of the predicted (or positive) class, shape ``(n,)``.
-        correct: 1 where the prediction was right (or the label positive), shape ``(n,)``.
-        n_bins: the number of bins (at least 1).
-
-    Returns:
-        ``(mean_confidence, accuracy, count)``, each a float64 tensor of shape ``(n_bins,)``;
-        empty bins hold NaN in the first two and 0 in ``count``.
-    """
-    conf = as_float_tensor(confidence, "confidence").detach().double().flatten()
-    corr = torch.as_tensor(correct).detach().to(conf.device).double().flatten()
-    if conf.shape != corr.shape:
-        raise ValueError(
-            "confidence and correct must have the same shape; "
-            f"got {tuple(conf.shape)} and {tuple(corr.shape)}"
-        )
-    if isinstance(n_bins, bool) or not isinstance(n_bins, int) or n_bins < 1:
-        raise ValueError(f"n_bins must be a positive int; got {n_bins!r}")
-    if conf.numel() and not bool(((conf >= 0) & (conf <= 1)).all()):
-        raise ValueError("confidence must lie in [0, 1]")
-    idx = torch.clamp((conf * n_bins).long(), max=n_bins - 1)
-    count = torch.zeros(n_bins, dtype=torch.float64, device=conf.device).index_add_(
-        0, idx, torch.ones_like(conf)
-    )
-    s_conf = torch.zeros_like(count).index_add_(0, idx, conf)
-    s_corr = torch.zeros_like(count).index_add_(0, idx, corr)
-    nan = torch.full_like(count, math.nan)
-    return (
-        torch.where(count > 0, s_conf / count.clamp(min=1), nan),
-        torch.where(count > 0, s_corr / count.clamp(min=1), nan),
-        count,
-    )
-
-
-def expected_calibration_error(confidence, correct, *, n_bins: int = 10) -> float:
-    r"""Expected calibration error :math:`\sum_b \frac{n_b}{n}\,\bigl|\mathrm{acc}_b - \mathrm{conf}_b\bigr|`.
-
-    Equal-width bins (see :func:`calibration_bins`). Reference: Guo, Pleiss, Sun &
-    Weinberger (2017).
-    """
-    conf, acc, count = calibration_bins(confidence, correct, n_bins=n_bins)
-    n = count.sum()
-    if n == 0:
-        return 0.0
-    gap = torch.where(count > 0, (acc - conf).abs(), torch.zeros_like(count))
-    return float((count * gap).sum() / n)

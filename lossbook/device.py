@@ -3,7 +3,7 @@
 Every chapter's heaviest experiment calls :func:`default_device` once and moves
 its tensors there, so the same notebook uses a GPU when one is present and the
 CPU otherwise (which is how the book is tested). Introduced in the preface
-(:doc:`/intro`).
+(:doc:`/book/intro`).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Helpers for the book's notebooks: gluing computed numbers into the prose.
+"""Helpers for the book's notebooks: gluing computed numbers into the prose, showing code.
 
 The book quotes every number from a computation with myst-nb's ``glue``. The test
 suite re-executes each notebook and compares the glued values with the stored ones
@@ -11,20 +11,36 @@ them. Introduced in the preface (:doc:`/book/intro`); used by every chapter.
 
 from __future__ import annotations
 
+import ast
+import inspect
 import math
 import numbers
+import textwrap
 
-__all__ = ["glue", "round_significant"]
+from ._validation import check_positive_int
+
+__all__ = ["glue", "round_decimals", "round_significant", "show_source"]
 
 
 def round_significant(value: float, digits: int = 8) -> float:
     """``value`` rounded to ``digits`` significant digits (0, inf and NaN unchanged)."""
-    if isinstance(digits, bool) or not isinstance(digits, int) or digits < 1:
-        raise ValueError(f"digits must be a positive int; got {digits!r}")
+    check_positive_int(digits, "digits")
     value = float(value)
     if value == 0 or not math.isfinite(value):
         return value
     return float(f"{value:.{digits - 1}e}")
+
+
+def round_decimals(value: float, places: int) -> float:
+    """``value`` rounded to ``places`` decimal places, as a Python float, with ``-0.0`` shown as ``0.0``.
+
+    For the printed summaries and glued values of a notebook whose numbers are best read
+    with a fixed number of decimals (a fitted mean of ``-3e-12`` prints as ``0.0``).
+    Introduced in Chapter 4 (KL divergence).
+    """
+    if isinstance(places, bool) or not isinstance(places, int) or places < 0:
+        raise ValueError(f"places must be a non-negative int; got {places!r}")
+    return round(float(value), places) + 0.0
 
 
 def _plain(value: object, digits: int) -> object:
@@ -50,3 +66,47 @@ def glue(name: str, value: object, display: bool = False, *, digits: int = 8) ->
     from myst_nb import glue as _glue
 
     _glue(name, _plain(value, digits), display=display)
+
+
+class Source:
+    """Python source code that displays as a highlighted code block.
+
+    In a notebook it renders from Markdown (a fenced ``python`` block), which the website
+    and JupyterLab both highlight; its plain-text form is the code itself, so the stored
+    output is deterministic text.
+    """
+
+    def __init__(self, code: str):
+        self.code = code
+
+    def _repr_markdown_(self) -> str:
+        return f"```python\n{self.code}\n```"
+
+    def __repr__(self) -> str:
+        return self.code
+
+
+def source_without_docstring(fn) -> str:
+    """The source of the function ``fn``, dedented, with its docstring removed."""
+    src = textwrap.dedent(inspect.getsource(fn))
+    tree = ast.parse(src)
+    node = tree.body[0]
+    if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+        raise TypeError(f"fn must be a function or class; got {type(fn).__name__}")
+    lines = src.splitlines()
+    body = node.body
+    if body and isinstance(body[0], ast.Expr) and isinstance(getattr(body[0], "value", None), ast.Constant):
+        if isinstance(body[0].value.value, str):
+            start, end = body[0].lineno - 1, body[0].end_lineno
+            lines = lines[:start] + lines[end:]
+    return "\n".join(lines).rstrip()
+
+
+def show_source(fn) -> Source:
+    """Show the code of ``fn`` without its docstring, highlighted as Python.
+
+    The chapters show an implementation from :mod:`lossbook` this way rather than pasting it,
+    so what the reader sees is what runs. End a cell with ``show_source(regression.huber_reference)``
+    (the returned object displays itself). Introduced in the preface (:doc:`/book/intro`).
+    """
+    return Source(source_without_docstring(fn))

@@ -5,7 +5,7 @@ light colours darkened so that *every* colour has a contrast ratio of at least
 3:1 (the WCAG threshold for graphics) against both a white page and a dark page
 (``#121212``); :func:`contrast_ratio` computes it and the tests check it.
 Figures keep a white background so their black text reads in the website's dark
-mode too. Introduced in the preface (:doc:`/intro`); used by every chapter.
+mode too. Introduced in the preface (:doc:`/book/intro`); used by every chapter.
 """
 
 from __future__ import annotations
@@ -138,3 +138,19 @@ def plot_loss_and_gradient(
     plot_curves(axes[0], x, values, xlabel=xlabel, ylabel=loss_ylabel, styles=styles)
     plot_curves(axes[1], x, grads, xlabel=xlabel, ylabel=grad_ylabel, styles=styles, legend=False)
     return fig, axes
+
+
+def plot_reliability(ax, confidence, correct, *, n_bins: int = 10, min_count: int = 1, **style):
+    """A reliability curve on ``ax``: each bin's mean confidence against its observed frequency.
+
+    Uses :func:`lossbook.metrics.calibration_bins` (``n_bins`` equal-width bins) and draws
+    only the bins holding at least ``min_count`` samples; ``style`` goes to ``ax.plot``
+    (``color``, ``marker``, ``label``). Add the diagonal of perfect calibration yourself.
+    Returns ``ax``. Introduced in Chapter 3 (the hinge loss, "calibration").
+    """
+    from .metrics import calibration_bins
+
+    conf, freq, count = calibration_bins(confidence, correct, n_bins=n_bins)
+    keep = count >= min_count
+    ax.plot(conf[keep].numpy(), freq[keep].numpy(), **style)
+    return ax

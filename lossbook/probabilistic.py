@@ -25,11 +25,13 @@ import math
 
 import torch
 
-from ._numerics import upcast
+from ._numerics import safe_xlogy, upcast
 from ._validation import (
     as_float_tensor,
     check_in_range,
+    check_pair,
     check_positive,
+    check_positive_int,
     check_reduction,
     check_same_device,
     check_same_shape,
@@ -39,7 +41,7 @@ from ._validation import (
 __all__ = [
     "KL_REDUCTIONS",
     "cost_matrix",
-    "cross_entropy",
+    "distribution_cross_entropy",
     "entropy",
     "gaussian_kl",
     "js_divergence",
@@ -52,16 +54,6 @@ __all__ = [
 
 KL_REDUCTIONS: tuple[str, ...] = ("none", "batchmean", "sum", "mean")
 """The reductions :func:`kl_div` accepts (those of :func:`torch.nn.functional.kl_div`)."""
-
-
-def _xlogy(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-    r""":math:`x \log y` with :math:`0 \log y = 0` for every ``y``, and a finite gradient there.
-
-    The "double ``where``": ``y`` is replaced by 1 where ``x == 0`` *before* the log,
-    so neither the value nor the backward pass ever sees :math:`\log 0`.
-    """
-    zero = x == 0
-    return torch.where(zero, torch.zeros_like(x), x * torch.log(torch.where(zero, torch.ones_like(y), y)))
 
 
 def _check_distribution(p: torch.Tensor, name: str) -> None:
@@ -85,10 +77,7 @@ def _prepare_pair(
     p: object, q: object, names: tuple[str, str]
 ) -> tuple[torch.Tensor, torch.Tensor, torch.dtype]:
     a, b = names
-    p = as_float_tensor(p, a)
-    q = as_float_tensor(q, b, like=p)
-    check_same_shape(p, q, names)
-    check_same_device((a, p), (b, q))
+    p, q = check_pair(p, q, names)
     _check_distribution(p, a)
     _check_distribution(q, b)
     dtype = p.dtype
@@ -128,10 +117,7 @@ def kl_div(input, target, *, reduction: str = "mean", log_target: bool = False) 
 
     Reference: Kullback & Leibler (1951); the PyTorch documentation of ``kl_div``.
     """
-    input = as_float_tensor(input, "input")
-    target = as_float_tensor(target, "target", like=input)
-    check_same_shape(input, target)
-    check_same_device(("input", input), ("target", target))
+    input, target = check_pair(input, target)
     check_reduction(reduction, KL_REDUCTIONS)
     if not isinstance(log_target, bool):
         raise TypeError(f"log_target must be a bool; got {type(log_target).__name__}")
@@ -145,7 +131,7 @@ def kl_div(input, target, *, reduction: str = "mean", log_target: bool = False) 
         loss = torch.where(zero, torch.zeros_like(p), p * diff)
     else:
         zero = t == 0
-        loss = _xlogy(t, t) - torch.where(zero, torch.zeros_like(x), t * x)
+        loss = safe_xlogy(t, t) - torch.where(zero, torch.zeros_like(x), t * x)
     if reduction == "batchmean":
         n = input.size(0) if input.dim() > 0 else 1
         out = loss.sum() / max(n, 1)
@@ -164,10 +150,7 @@ def kl_div_grad(input, target, *, log_target: bool = False) -> torch.Tensor:
     whatever ``input`` is. (If :math:`\log q = \operatorname{log\_softmax}(z)`, the chain rule
     turns this into the familiar :math:`\partial / \partial z = \operatorname{softmax}(z) - p`.)
     """
-    input = as_float_tensor(input, "input")
-    target = as_float_tensor(target, "target", like=input)
-    check_same_shape(input, target)
-    check_same_device(("input", input), ("target", target))
+    input, target = check_pair(input, target)
     p = torch.exp(target.to(input.dtype)) if log_target else target.to(input.dtype)
     return -p
 
@@ -198,7 +181,7 @@ def kl_divergence(p, q, *, reduction: str = "mean") -> torch.Tensor:
     """
     check_reduction(reduction)
     pc, qc, dtype = _prepare_pair(p, q, ("p", "q"))
-    kl = (_xlogy(pc, pc) - _xlogy(pc, qc)).sum(-1)
+    kl = (safe_xlogy(pc, pc) - safe_xlogy(pc, qc)).sum(-1)
     return reduce(kl, reduction).to(dtype)
 
 
@@ -215,14 +198,14 @@ def entropy(p, *, reduction: str = "mean") -> torch.Tensor:
     p = as_float_tensor(p, "p")
     _check_distribution(p, "p")
     (pc,) = upcast(p)
-    return reduce(-_xlogy(pc, pc).sum(-1), reduction).to(p.dtype)
+    return reduce(-safe_xlogy(pc, pc).sum(-1), reduction).to(p.dtype)
 
 
-def cross_entropy(p, q, *, reduction: str = "mean") -> torch.Tensor:
+def distribution_cross_entropy(p, q, *, reduction: str = "mean") -> torch.Tensor:
     r"""Cross-entropy :math:`H(P, Q) = -\sum_x p(x) \log q(x)` between two discrete distributions.
 
     It satisfies :math:`H(P, Q) = H(P) + \mathrm{KL}(P\,\|\,Q)`. (For the classification
-    loss from logits and class labels, see :mod:`lossbook.classification`.)
+    loss from logits and class labels, see :func:`lossbook.classification.cross_entropy`.)
 
     Args:
         p: probabilities of :math:`P`, shape ``(..., K)``.
@@ -233,7 +216,7 @@ def cross_entropy(p, q, *, reduction: str = "mean") -> torch.Tensor:
     """
     check_reduction(reduction)
     pc, qc, dtype = _prepare_pair(p, q, ("p", "q"))
-    return reduce(-_xlogy(pc, qc).sum(-1), reduction).to(dtype)
+    return reduce(-safe_xlogy(pc, qc).sum(-1), reduction).to(dtype)
 
 
 def js_divergence(p, q, *, reduction: str = "mean") -> torch.Tensor:
@@ -255,7 +238,8 @@ def js_divergence(p, q, *, reduction: str = "mean") -> torch.Tensor:
     check_reduction(reduction)
     pc, qc, dtype = _prepare_pair(p, q, ("p", "q"))
     m = 0.5 * (pc + qc)
-    js = 0.5 * (_xlogy(pc, pc) - _xlogy(pc, m)).sum(-1) + 0.5 * (_xlogy(qc, qc) - _xlogy(qc, m)).sum(-1)
+    js = 0.5 * (safe_xlogy(pc, pc) - safe_xlogy(pc, m)).sum(-1)
+    js = js + 0.5 * (safe_xlogy(qc, qc) - safe_xlogy(qc, m)).sum(-1)
     return reduce(js, reduction).to(dtype)
 
 
@@ -305,15 +289,14 @@ def gaussian_kl(mu_p, std_p, mu_q, std_q, *, reduction: str = "sum") -> torch.Te
 def _weights(w: object, values: torch.Tensor, name: str) -> torch.Tensor:
     if w is None:
         return torch.full_like(values, 1.0 / values.numel())
-    w = as_float_tensor(w, name, like=values).to(values.dtype)
-    check_same_shape(values, w, ("values", name))
-    check_same_device(("values", values), (name, w))
+    _, w = check_pair(values, w, ("values", name))
+    w = w.to(values.dtype)
     if bool((w < 0).any()) or not bool(torch.isfinite(w).all()) or not float(w.sum()) > 0:
         raise ValueError(f"{name} must be finite, non-negative and have a positive sum")
     return w / w.sum()
 
 
-def wasserstein_1d(u, v, *, p: float = 1.0, u_weights=None, v_weights=None) -> torch.Tensor:
+def wasserstein_1d(u, v, *, order: float = 1.0, u_weights=None, v_weights=None) -> torch.Tensor:
     r"""The :math:`p`-Wasserstein distance between two 1-D empirical distributions.
 
     In one dimension the optimal plan is monotone, so the distance is a comparison of
@@ -330,11 +313,11 @@ def wasserstein_1d(u, v, *, p: float = 1.0, u_weights=None, v_weights=None) -> t
     Args:
         u: samples of :math:`P`, shape ``(n,)``, floating point.
         v: samples of :math:`Q`, shape ``(m,)``.
-        p: the order :math:`p \ge 1`.
+        order: the order :math:`p \ge 1` of :math:`W_p`.
         u_weights, v_weights: optional non-negative weights (normalised here).
 
     Returns:
-        A scalar tensor in ``u``'s dtype and on its device. With ``p=1`` it equals
+        A scalar tensor in ``u``'s dtype and on its device. With ``order=1`` it equals
         :func:`scipy.stats.wasserstein_distance`.
 
     Reference: Villani, *Optimal Transport: Old and New* (2009), and Peyré & Cuturi,
@@ -343,7 +326,7 @@ def wasserstein_1d(u, v, *, p: float = 1.0, u_weights=None, v_weights=None) -> t
     u = as_float_tensor(u, "u")
     v = as_float_tensor(v, "v", like=u)
     check_same_device(("u", u), ("v", v))
-    p = check_in_range(p, "p", 1.0, math.inf, high_inclusive=False)
+    p = check_in_range(order, "order", 1.0, math.inf, high_inclusive=False)
     for t, n in ((u, "u"), (v, "v")):
         if t.dim() != 1 or t.numel() == 0:
             raise ValueError(f"{n} must be a non-empty 1-D tensor of samples; got shape {tuple(t.shape)}")
@@ -364,12 +347,12 @@ def wasserstein_1d(u, v, *, p: float = 1.0, u_weights=None, v_weights=None) -> t
     return (wp if p == 1 else wp ** (1.0 / p)).to(dtype)
 
 
-def cost_matrix(x, y, *, p: float = 2.0) -> torch.Tensor:
+def cost_matrix(x, y, *, power: float = 2.0) -> torch.Tensor:
     r"""Pairwise transport costs :math:`C_{ij} = \|x_i - y_j\|_2^p` between two point clouds.
 
     Args:
         x: points, shape ``(n, d)``; y: points, shape ``(m, d)``.
-        p: the exponent :math:`p \ge 1` (``p=2``: squared Euclidean distance).
+        power: the exponent :math:`p \ge 1` (``power=2``: squared Euclidean distance).
 
     Returns:
         The ``(n, m)`` cost matrix in ``x``'s dtype.
@@ -377,7 +360,7 @@ def cost_matrix(x, y, *, p: float = 2.0) -> torch.Tensor:
     x = as_float_tensor(x, "x")
     y = as_float_tensor(y, "y", like=x)
     check_same_device(("x", x), ("y", y))
-    p = check_in_range(p, "p", 1.0, math.inf, high_inclusive=False)
+    p = check_in_range(power, "power", 1.0, math.inf, high_inclusive=False)
     if x.dim() != 2 or y.dim() != 2 or x.shape[1] != y.shape[1]:
         raise ValueError(
             f"x and y must have shapes (n, d) and (m, d); got x {tuple(x.shape)} and y {tuple(y.shape)}"
@@ -439,8 +422,7 @@ def sinkhorn(
     if cost.dim() != 2 or cost.numel() == 0:
         raise ValueError(f"cost must be a non-empty (n, m) matrix; got shape {tuple(cost.shape)}")
     epsilon = check_positive(epsilon, "epsilon")
-    if isinstance(max_iter, bool) or not isinstance(max_iter, int) or max_iter < 1:
-        raise ValueError(f"max_iter must be a positive int; got {max_iter!r}")
+    max_iter = check_positive_int(max_iter, "max_iter")
     tol = check_positive(tol, "tol")
     if not isinstance(scaling, bool):
         raise TypeError(f"scaling must be a bool; got {type(scaling).__name__}")

@@ -1,18 +1,28 @@
-"""Assertions shared by the chapter test modules (``from support import ...``).
+"""The loss registry and the assertions shared by the test modules (``from support import ...``).
 
-Each chapter checks the same contract for every loss: the reduction algebra, the
-error contract for ``reduction``, closed-form gradient = autograd, gradcheck in
-float64, and dtype/device preservation. They are written once here.
+Every loss follows the same contract: the reduction algebra, the error contract
+(``reduction``, integer input, shape and device mismatch), dtype/device preservation,
+gradcheck in float64 and closed-form gradient = autograd. :data:`REGISTRY` lists every
+loss of every chapter module once, with a factory of sample arguments, and
+``tests/test_contract.py`` checks the whole contract on each row; the chapter test modules
+keep what is particular to their losses (values against references, properties).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import importlib
+import inspect
+import math
+import pkgutil
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from types import ModuleType
 
 import pytest
 import torch
 
 LossFn = Callable[..., torch.Tensor]
+REDUCTIONS: tuple[str, ...] = ("none", "mean", "sum")
 
 
 def assert_reduction_algebra(loss: LossFn, *args: torch.Tensor, **kwargs) -> None:
@@ -53,3 +63,483 @@ def assert_keeps_dtype(loss: LossFn, input: torch.Tensor, *rest, **kwargs) -> No
         out = loss(input, *rest, reduction=reduction, **kwargs)
         assert out.dtype == input.dtype, (reduction, out.dtype)
         assert out.device == input.device, (reduction, out.device)
+
+
+# ============================================================================ the loss registry
+#
+# One row per loss (or per hyper-parameter setting worth its own row). It drives every shared
+# contract test in tests/test_contract.py, and tests/test_contract.py fails if a public loss of a
+# chapter module has no row. How to add a loss: write its sample factory (points away from the
+# loss's kinks), then append ``Loss("<module>.<name>", fn, grad_or_None, sample, ...)`` to REGISTRY.
+
+ALL_CHECKS: frozenset[str] = frozenset(
+    {
+        "reduction_algebra",  # sum = none.sum(); mean = none.mean() (or `mean`); grad(mean) = grad(sum)/n
+        "reduction_errors",  # an unknown reduction is a ValueError, also on empty input
+        "dtype",  # float32 / float64 in, same dtype and device out (value and closed-form gradient)
+        "half",  # float16 / bfloat16 in, same dtype out, finite
+        "integer_input",  # an integer or boolean first argument is a TypeError naming it
+        "integer_target",  # an integer second argument is a TypeError naming it
+        "shape_mismatch",  # first argument with an extra trailing dimension: ValueError, no broadcasting
+        "device_mismatch",  # second argument on another device: ValueError naming both
+        "gradcheck",  # torch.autograd.gradcheck in float64, every reduction
+        "grad",  # the closed-form gradient equals autograd (needs `grad`)
+        "grad_at_kinks",  # ... also at the kinks, where it returns autograd's subgradient (needs `at_kinks`)
+    }
+)
+
+Sample = Callable[[torch.dtype, torch.device, torch.Generator], tuple[tuple, dict]]
+
+
+@dataclass(frozen=True)
+class Loss:
+    """One row of the registry.
+
+    Attributes:
+        name: ``"<chapter module>.<function>"``, plus ``"[setting]"`` for a further row of the
+            same function (``"regression.huber[delta=0.3]"``); the test id.
+        fn: the loss.
+        grad: its closed-form gradient of the *summed* loss in the first argument
+            (called with the sample's arguments and keyword arguments, without ``reduction``),
+            or ``None``.
+        sample: ``sample(dtype, device, generator) -> (args, kwargs)``: arguments for ``fn``
+            (the first one floating point, of ``dtype``, on ``device``), drawn from
+            ``generator``, away from every kink; ``kwargs`` hold the hyper-parameters.
+        reductions: the ``reduction`` values ``fn`` accepts, in the order its error message
+            lists them; ``()`` for a function without a ``reduction`` argument.
+        arg_names: the names of the positional arguments, as error messages spell them.
+        mean: the documented ``"mean"`` normaliser, ``mean(none, args, kwargs)``, where it is
+            not ``none.mean()``; ``None`` otherwise.
+        at_kinks: a sample factory placed *at* the kinks, for ``grad_at_kinks``; ``None`` to skip.
+        skip: ``{check: reason}`` for the checks of :data:`ALL_CHECKS` that do not apply.
+    """
+
+    name: str
+    fn: LossFn
+    grad: Callable[..., torch.Tensor] | None
+    sample: Sample
+    reductions: tuple[str, ...] = REDUCTIONS
+    arg_names: tuple[str, ...] = ("input", "target")
+    mean: Callable[[torch.Tensor, tuple, dict], torch.Tensor] | None = None
+    at_kinks: Sample | None = None
+    skip: Mapping[str, str] = field(default_factory=dict)
+
+    def __post_init__(self):
+        unknown = set(self.skip) - ALL_CHECKS
+        if unknown:
+            raise ValueError(f"{self.name}: unknown checks in skip: {sorted(unknown)}")
+
+    def applies(self, check: str) -> bool:
+        """Whether ``check`` (one of :data:`ALL_CHECKS`) applies to this row."""
+        if check in self.skip:
+            return False
+        if check in ("reduction_algebra", "reduction_errors") and not self.reductions:
+            return False
+        if check == "grad" and self.grad is None:
+            return False
+        if check == "grad_at_kinks" and (self.grad is None or self.at_kinks is None):
+            return False
+        return True
+
+
+def _randn(shape, dtype, device, g, scale=1.0):
+    return (scale * torch.randn(shape, generator=g, dtype=torch.float64)).to(dtype=dtype, device=device)
+
+
+def _dist(shape, dtype, device, g):
+    p = torch.rand(shape, generator=g, dtype=torch.float64) + 0.05
+    return (p / p.sum(-1, keepdim=True)).to(dtype=dtype, device=device)
+
+
+def _push_away(values: torch.Tensor, kinks, gap=0.05, step=0.1):
+    """Move every entry within ``gap`` of a kink by ``step`` (repeated until none is)."""
+    for _ in range(10):
+        close = torch.zeros_like(values, dtype=torch.bool)
+        for k in kinks:
+            close |= (values - k).abs() < gap
+        if not close.any():
+            return values
+        values = torch.where(close, values + step, values)
+    raise AssertionError("could not move the sample away from the kinks")
+
+
+# ---------------------------------------------------------------- regression
+
+
+def _residual_sample(shape=(3, 4), kwargs=None, kinks=(0.0,)):
+    """Predictions = targets + residuals, every residual at least 0.05 from ±each kink."""
+    kwargs = dict(kwargs or {})
+
+    def sample(dtype, device, g):
+        y = torch.randn(shape, generator=g, dtype=torch.float64)
+        r = 3 * torch.randn(shape, generator=g, dtype=torch.float64)
+        r = _push_away(r, sorted({s * k for k in kinks for s in (1, -1)}))
+        return ((y + r).to(dtype=dtype, device=device), y.to(dtype=dtype, device=device)), dict(kwargs)
+
+    return sample
+
+
+def _residual_kinks(shape=(3, 4), kwargs=None):
+    """Ties (r = 0) everywhere, and with ``delta`` residuals exactly at ±delta and -delta."""
+    kwargs = dict(kwargs or {})
+
+    def sample(dtype, device, g):
+        y = torch.linspace(-1, 1, math.prod(shape), dtype=torch.float64).reshape(shape)
+        x = y.clone()
+        if "delta" in kwargs:
+            x.view(-1)[::2] += kwargs["delta"]
+            x.view(-1)[1::4] -= 2 * kwargs["delta"]
+        return (x.to(dtype=dtype, device=device), y.to(dtype=dtype, device=device)), dict(kwargs)
+
+    return sample
+
+
+def _regression_rows() -> list[Loss]:
+    from lossbook import regression as R
+
+    rows = []
+    for fn, grad, kwargs, label in [
+        (R.mse, R.mse_grad, {}, ""),
+        (R.mse_reference, R.mse_grad, {}, ""),
+        (R.mae, R.mae_grad, {}, ""),
+        (R.huber, R.huber_grad, {"delta": 1.0}, ""),
+        (R.huber, R.huber_grad, {"delta": 0.3}, "[delta=0.3]"),
+        (R.huber_reference, R.huber_grad, {"delta": 1.0}, ""),
+        (R.huber_reference, R.huber_grad, {"delta": 0.3}, "[delta=0.3]"),
+        (R.quantile, R.quantile_grad, {"tau": 0.9}, "[tau=0.9]"),
+        (R.quantile, R.quantile_grad, {"tau": 0.25}, "[tau=0.25]"),
+        (R.log_cosh, R.log_cosh_grad, {}, ""),
+    ]:
+        kinks = (0.0, kwargs["delta"]) if "delta" in kwargs else (0.0,)
+        rows.append(
+            Loss(
+                f"regression.{fn.__name__}{label}",
+                fn,
+                grad,
+                _residual_sample(kwargs=kwargs, kinks=kinks),
+                at_kinks=_residual_kinks(kwargs=kwargs),
+            )
+        )
+    rows += [
+        Loss("regression.sse", R.sse, R.mse_grad, _residual_sample(), reductions=()),
+        Loss("regression.rmse", R.rmse, None, _residual_sample(), reductions=()),
+    ]
+    return rows
+
+
+# ---------------------------------------------------------------- classification
+
+
+def _binary_sample(kind, shape=(4, 3), kwargs=None, probabilities=False, scale=3.0):
+    """Logits (or probabilities) with labels in {0, 1} ("01"), {-1, +1} ("pm") or soft in [0, 1]."""
+    kwargs = dict(kwargs or {})
+
+    def sample(dtype, device, g):
+        z = scale * torch.randn(shape, generator=g, dtype=torch.float64)
+        if kind == "soft":
+            y = torch.rand(shape, generator=g, dtype=torch.float64)
+        else:
+            y = (torch.rand(shape, generator=g) < 0.5).double()
+            if kind == "pm":
+                y = 2 * y - 1
+                z = y * _push_away(y * z, [kwargs.get("margin", 1.0)])  # away from the hinge's kink
+        x = torch.sigmoid(z) if probabilities else z
+        kw = {k: v(dtype, device) if callable(v) else v for k, v in kwargs.items()}
+        return (x.to(dtype=dtype, device=device), y.to(dtype=dtype, device=device)), kw
+
+    return sample
+
+
+def _class_sample(shape=(6, 4), kwargs=None, margin=None, probabilities=False):
+    """Scores of shape (N, C) and class indices (N,); with ``margin``, every violation
+    ``margin - z_y + z_j`` (j != y) is at least 0.05 from 0 (the hinge's kink)."""
+    kwargs = dict(kwargs or {})
+
+    def sample(dtype, device, g):
+        z = 3 * torch.randn(shape, generator=g, dtype=torch.float64)
+        t = torch.randint(0, shape[-1], shape[:-1], generator=g)
+        if margin is not None:
+            z_y = z.gather(-1, t[:, None])
+            v = _push_away(margin - z_y + z, [0.0])
+            z = torch.where(torch.nn.functional.one_hot(t, shape[-1]) == 1, z, v - margin + z_y)
+        kw = {k: v(dtype, device) if callable(v) else v for k, v in kwargs.items()}
+        target = torch.softmax(torch.randn(shape, generator=g, dtype=torch.float64), -1)
+        target = target.to(dtype=dtype, device=device) if probabilities else t.to(device)
+        return (z.to(dtype=dtype, device=device), target), kw
+
+    return sample
+
+
+def _class_weight(dtype, device):
+    return torch.tensor([0.5, 2.0, 1.0, 3.0], dtype=dtype, device=device)
+
+
+def _weighted_mean(none, args, kwargs):
+    """cross_entropy's documented normaliser with index targets: sum_n w_{y_n}."""
+    return none.sum() / kwargs["weight"][args[1]].sum()
+
+
+def _classification_rows() -> list[Loss]:
+    from lossbook import classification as C
+
+    indices = "its target holds class indices (integers by design)"
+    own_shape = "its target has the class-index shape, with its own message (tests/test_classification.py)"
+    as_indices = "an integer target is read as class indices (tests/test_classification.py)"
+    int_labels = "integer labels are accepted and converted (the documented convention)"
+    return [
+        Loss(
+            "classification.binary_cross_entropy",
+            C.binary_cross_entropy,
+            C.binary_cross_entropy_grad,
+            _binary_sample("01", probabilities=True, scale=2.0),
+        ),
+        Loss(
+            "classification.binary_cross_entropy_with_logits",
+            C.binary_cross_entropy_with_logits,
+            C.binary_cross_entropy_with_logits_grad,
+            _binary_sample("soft"),
+        ),
+        Loss(
+            "classification.binary_cross_entropy_with_logits[pos_weight=3]",
+            C.binary_cross_entropy_with_logits,
+            C.binary_cross_entropy_with_logits_grad,
+            _binary_sample("soft", kwargs={"pos_weight": 3.0}),
+        ),
+        Loss(
+            "classification.binary_cross_entropy_with_logits[pos_weight per class]",
+            C.binary_cross_entropy_with_logits,
+            C.binary_cross_entropy_with_logits_grad,
+            _binary_sample(
+                "soft",
+                kwargs={"pos_weight": lambda d, dev: torch.tensor([0.5, 2.0, 9.0], dtype=d, device=dev)},
+            ),
+        ),
+        Loss(
+            "classification.cross_entropy",
+            C.cross_entropy,
+            C.cross_entropy_grad,
+            _class_sample(),
+            skip={"integer_target": indices, "shape_mismatch": own_shape},
+        ),
+        Loss(
+            "classification.cross_entropy[weight, label_smoothing=0.2]",
+            C.cross_entropy,
+            C.cross_entropy_grad,
+            _class_sample(kwargs={"weight": _class_weight, "label_smoothing": 0.2}),
+            mean=_weighted_mean,
+            skip={"integer_target": indices, "shape_mismatch": own_shape},
+        ),
+        Loss(
+            "classification.cross_entropy[probabilities]",
+            C.cross_entropy,
+            C.cross_entropy_grad,
+            _class_sample(probabilities=True),
+            skip={"integer_target": as_indices, "shape_mismatch": own_shape},
+        ),
+        Loss(
+            "classification.cross_entropy[probabilities, weight, label_smoothing=0.2]",
+            C.cross_entropy,
+            C.cross_entropy_grad,
+            _class_sample(probabilities=True, kwargs={"weight": _class_weight, "label_smoothing": 0.2}),
+            skip={"integer_target": as_indices, "shape_mismatch": own_shape},
+        ),
+        Loss(
+            "classification.hinge",
+            C.hinge,
+            C.hinge_grad,
+            _binary_sample("pm"),
+            skip={"integer_target": int_labels},
+        ),
+        Loss(
+            "classification.hinge[margin=0.5]",
+            C.hinge,
+            C.hinge_grad,
+            _binary_sample("pm", kwargs={"margin": 0.5}),
+            skip={"integer_target": int_labels},
+        ),
+        Loss(
+            "classification.multi_margin",
+            C.multi_margin,
+            C.multi_margin_grad,
+            _class_sample(margin=1.0),
+            skip={"integer_target": indices, "shape_mismatch": own_shape},
+        ),
+        Loss(
+            "classification.multi_margin[power=2, weight]",
+            C.multi_margin,
+            C.multi_margin_grad,
+            _class_sample(margin=1.0, kwargs={"power": 2, "weight": _class_weight}),
+            skip={"integer_target": indices, "shape_mismatch": own_shape},
+        ),
+        Loss(
+            "classification.crammer_singer_hinge",
+            C.crammer_singer_hinge,
+            C.crammer_singer_hinge_grad,
+            _class_sample(margin=1.0),
+            skip={"integer_target": indices, "shape_mismatch": own_shape},
+        ),
+        Loss(
+            "classification.focal",
+            C.focal,
+            C.focal_grad,
+            _binary_sample("01", kwargs={"alpha": 0.25, "gamma": 2.0}),
+            skip={"integer_target": int_labels},
+        ),
+        Loss(
+            "classification.focal[gamma=0.5]",
+            C.focal,
+            C.focal_grad,
+            _binary_sample("01", kwargs={"gamma": 0.5}),
+            skip={"integer_target": int_labels},
+        ),
+    ]
+
+
+# ---------------------------------------------------------------- probabilistic
+
+
+def _log_q_and_p(log_target=False, shape=(3, 5)):
+    def sample(dtype, device, g):
+        p, q = _dist(shape, torch.float64, "cpu", g), _dist(shape, torch.float64, "cpu", g)
+        target = p.log() if log_target else p
+        kw = {"log_target": True} if log_target else {}
+        return (q.log().to(dtype=dtype, device=device), target.to(dtype=dtype, device=device)), kw
+
+    return sample
+
+
+def _two_distributions(shape=(3, 4), one=False):
+    def sample(dtype, device, g):
+        p, q = _dist(shape, dtype, device, g), _dist(shape, dtype, device, g)
+        return ((p,) if one else (p, q)), {}
+
+    return sample
+
+
+def _two_gaussians(dtype, device, g):
+    mu_p, mu_q = _randn((5,), dtype, device, g), _randn((5,), dtype, device, g)
+    std_p = (torch.rand(5, generator=g, dtype=torch.float64) + 0.5).to(dtype=dtype, device=device)
+    std_q = (torch.rand(5, generator=g, dtype=torch.float64) + 0.5).to(dtype=dtype, device=device)
+    return (mu_p, std_p, mu_q, std_q), {}
+
+
+def _two_samples(p):
+    def sample(dtype, device, g):
+        # distinct values, so no two samples tie (where the sort, and so the gradient, jumps)
+        u = torch.randperm(20, generator=g)[:7].double() / 4 - 2
+        v = torch.randperm(20, generator=g)[:9].double() / 4 - 1.875
+        return (u.to(dtype=dtype, device=device), v.to(dtype=dtype, device=device)), {"order": p}
+
+    return sample
+
+
+def _probabilistic_rows() -> list[Loss]:
+    from lossbook import probabilistic as pb
+
+    pq = ("p", "q")
+    different_sizes = "the two samples may have different sizes"
+    one_argument = "a single argument"
+    rows = [
+        Loss("probabilistic.kl_div", pb.kl_div, pb.kl_div_grad, _log_q_and_p(), reductions=pb.KL_REDUCTIONS),
+        Loss(
+            "probabilistic.kl_div[log_target]",
+            pb.kl_div,
+            pb.kl_div_grad,
+            _log_q_and_p(log_target=True),
+            reductions=pb.KL_REDUCTIONS,
+        ),
+        Loss(
+            "probabilistic.gaussian_kl",
+            pb.gaussian_kl,
+            None,
+            _two_gaussians,
+            arg_names=("mu_p", "std_p", "mu_q", "std_q"),
+        ),
+        Loss(
+            "probabilistic.entropy",
+            pb.entropy,
+            None,
+            _two_distributions(one=True),
+            arg_names=("p",),
+            skip={
+                "integer_target": one_argument,
+                "shape_mismatch": one_argument,
+                "device_mismatch": one_argument,
+            },
+        ),
+        Loss(
+            "probabilistic.wasserstein_1d",
+            pb.wasserstein_1d,
+            None,
+            _two_samples(1.0),
+            reductions=(),
+            arg_names=("u", "v"),
+            skip={"shape_mismatch": different_sizes},
+        ),
+        Loss(
+            "probabilistic.wasserstein_1d[order=2]",
+            pb.wasserstein_1d,
+            None,
+            _two_samples(2.0),
+            reductions=(),
+            arg_names=("u", "v"),
+            skip={"shape_mismatch": different_sizes},
+        ),
+    ]
+    for fn in (pb.kl_divergence, pb.distribution_cross_entropy, pb.js_divergence):
+        rows.append(Loss(f"probabilistic.{fn.__name__}", fn, None, _two_distributions(), arg_names=pq))
+    return rows
+
+
+REGISTRY: tuple[Loss, ...] = tuple(_regression_rows() + _classification_rows() + _probabilistic_rows())
+"""Every loss of every chapter module, with what the shared contract tests need."""
+
+
+# ---------------------------------------------------------------- what counts as a loss
+
+INFRASTRUCTURE_MODULES = frozenset(
+    {"bench", "checks", "data", "device", "metrics", "notebook", "optim", "plotting"}
+)
+"""Modules of :mod:`lossbook` that are not chapter modules (private ``_*`` modules are skipped too)."""
+
+NOT_LOSSES: Mapping[str, str] = {
+    "classification.logsumexp": "a stable primitive",
+    "classification.log_softmax": "a stable primitive",
+    "classification.softmax": "a stable primitive",
+    "classification.naive_softmax": "the unstable formula, shown for teaching",
+    "classification.smooth_labels": "builds targets",
+    "classification.focal_modulating_factor": "a factor of the focal loss, not a loss",
+    "classification.svm_primal_objective": "an objective of (w, b) and data, not of (input, target)",
+    "probabilistic.cost_matrix": "builds the input of sinkhorn",
+    "probabilistic.sinkhorn": "a solver: returns (cost, plan)",
+}
+"""Public functions of chapter modules that are not losses, each with the reason."""
+
+
+def chapter_modules() -> list[ModuleType]:
+    """Every chapter module of :mod:`lossbook`: its public modules minus :data:`INFRASTRUCTURE_MODULES`."""
+    import lossbook
+
+    names = sorted(
+        m.name
+        for m in pkgutil.iter_modules(lossbook.__path__)
+        if not m.name.startswith("_") and m.name not in INFRASTRUCTURE_MODULES
+    )
+    return [importlib.import_module(f"lossbook.{n}") for n in names]
+
+
+def public_losses(module: ModuleType) -> dict[str, Callable]:
+    """The public losses of a chapter module, by registry-style name.
+
+    The rule: a *function* listed in the module's ``__all__``, whose name does not end in
+    ``_grad`` (closed-form gradients are registered with their loss) and that is not listed
+    in :data:`NOT_LOSSES`.
+    """
+    short = module.__name__.removeprefix("lossbook.")
+    out = {}
+    for name in module.__all__:
+        obj = getattr(module, name)
+        key = f"{short}.{name}"
+        if inspect.isfunction(obj) and not name.endswith("_grad") and key not in NOT_LOSSES:
+            out[key] = obj
+    return out

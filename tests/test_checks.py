@@ -28,26 +28,26 @@ def offset(p, t, reduction="none"):  # l(y, y) = 1
 
 
 def test_squared_loss_has_all_four_properties():
-    assert checks.check_nonnegativity(squared).holds
-    assert checks.check_identity(squared).holds
-    assert checks.check_symmetry(squared).holds
-    res = checks.check_convexity(squared)
+    assert checks.nonnegativity(squared).holds
+    assert checks.identity(squared).holds
+    assert checks.symmetry(squared).holds
+    res = checks.convexity(squared)
     assert res.holds and res.worst <= 0
 
 
 def test_nonnegativity_counter_example_is_the_minimum():
-    res = checks.check_nonnegativity(shifted, [0.0, 1.0], [0.0, 2.0])
+    res = checks.nonnegativity(shifted, [0.0, 1.0], [0.0, 2.0])
     assert not res.holds
     assert res.worst == -0.5 and res.witness in {(0.0, 0.0)}
 
 
 def test_identity_counter_example():
-    res = checks.check_identity(offset, [0.0, 1.0])
+    res = checks.identity(offset, [0.0, 1.0])
     assert not res.holds and res.worst == 1.0
 
 
 def test_asymmetry_is_found_with_its_size():
-    res = checks.check_symmetry(pinball_09, [0.0, 1.0], [0.0, 1.0])
+    res = checks.symmetry(pinball_09, [0.0, 1.0], [0.0, 1.0])
     # l(0, 1) = 0.9 * 1, l(1, 0) = 0.1 * 1: the gap is 0.8
     assert not res.holds
     assert res.worst == pytest.approx(0.8)
@@ -55,11 +55,11 @@ def test_asymmetry_is_found_with_its_size():
 
 
 def test_pinball_is_convex():
-    assert checks.check_convexity(pinball_09).holds
+    assert checks.convexity(pinball_09).holds
 
 
 def test_non_convexity_is_found():
-    res = checks.check_convexity(welsch)
+    res = checks.convexity(welsch)
     assert not res.holds and res.worst > 0
     a, b, y = res.witness
     mid = welsch(torch.tensor((a + b) / 2), torch.tensor(y))
@@ -69,6 +69,6 @@ def test_non_convexity_is_found():
 
 def test_bad_arguments():
     with pytest.raises(ValueError, match="^tol must be non-negative and finite; got -1.0$"):
-        checks.check_symmetry(squared, tol=-1.0)
+        checks.symmetry(squared, tol=-1.0)
     with pytest.raises(ValueError, match="^grid must hold at least one value$"):
-        checks.check_identity(squared, [])
+        checks.identity(squared, [])

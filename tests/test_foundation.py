@@ -113,6 +113,17 @@ class TestPlotting:
         np.testing.assert_allclose(axes[1].get_lines()[0].get_ydata(), 2 * x)
         plt.close(fig)
 
+    def test_plot_reliability_draws_the_populated_bins(self):
+        conf = torch.tensor([0.05, 0.15, 0.15, 0.95, 0.91, 0.97], dtype=torch.float64)
+        correct = torch.tensor([0, 1, 0, 1, 1, 0])
+        fig, ax = plt.subplots()
+        plotting.plot_reliability(ax, conf, correct, min_count=2, color="k", label="model")
+        (line,) = ax.get_lines()
+        np.testing.assert_allclose(line.get_xdata(), [0.15, (0.95 + 0.91 + 0.97) / 3])
+        np.testing.assert_allclose(line.get_ydata(), [0.5, 2 / 3])
+        assert line.get_label() == "model"
+        plt.close(fig)
+
 
 class TestData:
     def test_generator_is_reproducible(self):
@@ -267,6 +278,55 @@ class TestOptim:
                 batch_size=0,
                 generator=data.generator(0),
             )
+
+
+class TestLbfgs:
+    def test_fits_least_squares_exactly_in_place(self):
+        g = torch.Generator().manual_seed(0)
+        x = torch.randn(50, 3, generator=g, dtype=torch.float64)
+        y = x @ torch.tensor([1.0, -2.0, 0.5], dtype=torch.float64) + 0.1 * torch.randn(
+            50, generator=g, dtype=torch.float64
+        )
+        w = torch.zeros(3, dtype=torch.float64, requires_grad=True)
+        value = optim.lbfgs(lambda: ((x @ w - y) ** 2).mean(), [w], tolerance_change=1e-14)
+        w_ls = torch.linalg.lstsq(x, y[:, None]).solution[:, 0]
+        torch.testing.assert_close(w.detach(), w_ls, atol=1e-8, rtol=0)
+        assert value == pytest.approx(float(((x @ w_ls - y) ** 2).mean()), rel=1e-10)
+
+    def test_is_the_closure_loop_of_torch_lbfgs(self):
+        """The same iterates as the hand-written loop with the same settings."""
+        target = torch.tensor([3.0, -1.0], dtype=torch.float64)
+        f = lambda t: ((t - target) ** 4).sum() + (t**2).sum()  # noqa: E731
+        a = torch.zeros(2, dtype=torch.float64, requires_grad=True)
+        optim.lbfgs(lambda: f(a), [a], max_iter=7, tolerance_grad=1e-12, tolerance_change=1e-15)
+        b = torch.zeros(2, dtype=torch.float64, requires_grad=True)
+        opt = torch.optim.LBFGS(
+            [b], max_iter=7, line_search_fn="strong_wolfe", tolerance_grad=1e-12, tolerance_change=1e-15
+        )
+
+        def closure():
+            opt.zero_grad()
+            loss = f(b)
+            loss.backward()
+            return loss
+
+        opt.step(closure)
+        assert torch.equal(a.detach(), b.detach())
+
+    @pytest.mark.parametrize(
+        "kwargs, match",
+        [
+            ({"params": []}, "^params must be a non-empty sequence"),
+            ({"params": [torch.zeros(2)]}, "^params must be a non-empty sequence"),
+            ({"max_iter": 0}, "^max_iter must be a positive int"),
+            ({"tolerance_grad": 0.0}, "^tolerance_grad must be positive"),
+            ({"tolerance_change": -1.0}, "^tolerance_change must be positive"),
+        ],
+    )
+    def test_rejects_bad_arguments(self, kwargs, match):
+        args = {"params": [torch.zeros(2, requires_grad=True)], **kwargs}
+        with pytest.raises(ValueError, match=match):
+            optim.lbfgs(lambda: args["params"][0].sum() if args["params"] else None, **args)
 
 
 def test_environment_yml_carries_the_lock_files_pins():

@@ -58,3 +58,44 @@ def test_glue_stores_the_rounded_value(monkeypatch):
     glue("x", np.float64(1.2715548044937721))
     glue("k", 12, display=True)
     assert stored == {"x": (1.2715548, False), "k": (12, True)}
+
+
+def test_round_decimals():
+    from lossbook.notebook import round_decimals
+
+    assert round_decimals(1.23456789, 4) == 1.2346
+    assert round_decimals(torch.tensor(2.5e-7, dtype=torch.float64), 6) == 0.0
+    zero = round_decimals(-1e-12, 6)
+    assert zero == 0.0 and math.copysign(1.0, zero) == 1.0  # no "-0.0" in a printed summary
+    assert isinstance(round_decimals(np.float64(0.25), 2), float)
+    for bad in (-1, 1.5, True):
+        with pytest.raises(ValueError, match="^places must be a non-negative int"):
+            round_decimals(1.0, bad)
+
+
+def _documented(a, b=2):
+    """A docstring
+
+    over several lines.
+    """
+    # a comment stays
+    return a + b
+
+
+def test_show_source_drops_the_docstring_and_renders_as_python():
+    from lossbook.notebook import show_source
+
+    shown = show_source(_documented)
+    code = "def _documented(a, b=2):\n    # a comment stays\n    return a + b"
+    assert repr(shown) == code  # the plain-text output: deterministic, the code itself
+    assert shown._repr_markdown_() == f"```python\n{code}\n```"
+
+
+def test_show_source_of_a_loss_is_its_code():
+    from lossbook import regression
+    from lossbook.notebook import show_source
+
+    text = repr(show_source(regression.huber_reference))
+    assert text.startswith("def huber_reference(") and '"""' not in text and "torch.where" in text
+    with pytest.raises(TypeError):
+        show_source(regression)

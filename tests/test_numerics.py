@@ -3,6 +3,7 @@
 import math
 
 import mpmath
+import pytest
 import torch
 from hypothesis import given
 from hypothesis import strategies as st
@@ -69,3 +70,23 @@ def test_log1mexp_gradient_is_finite_on_both_branches():
     # d/dx log(1 - e^x) = -e^x / (1 - e^x)
     want = -torch.exp(x.detach()) / -torch.expm1(x.detach())
     torch.testing.assert_close(x.grad, want)
+
+
+def test_safe_xlogy_is_zero_at_zero_with_finite_gradients():
+    x = torch.tensor([0.0, 0.0, 0.5], dtype=torch.float64, requires_grad=True)
+    y = torch.tensor([0.0, 2.0, 0.25], dtype=torch.float64, requires_grad=True)
+    out = n.safe_xlogy(x, y)
+    torch.testing.assert_close(
+        out.detach(), torch.tensor([0.0, 0.0, 0.5 * math.log(0.25)], dtype=torch.float64)
+    )
+    out.sum().backward()
+    assert torch.isfinite(x.grad).all() and torch.isfinite(y.grad).all()
+    assert y.grad[0] == 0 and y.grad[2] == pytest.approx(2.0)
+
+
+def test_clamped_log_floors_at_log_clamp_with_zero_gradient():
+    p = torch.tensor([0.0, 1e-50, 0.5], dtype=torch.float64, requires_grad=True)
+    out = n.clamped_log(p)
+    assert out.tolist() == [n.LOG_CLAMP, n.LOG_CLAMP, pytest.approx(math.log(0.5))]
+    out.sum().backward()
+    assert p.grad.tolist() == [0.0, 0.0, pytest.approx(2.0)]

@@ -175,3 +175,29 @@ class TestClassIndices:
     def test_ignore_index_is_exempt(self):
         v.check_class_indices(torch.tensor([-100, 2]), 3, ignore_index=-100)
         v.check_class_indices(torch.tensor([-100, -100]), 3, ignore_index=-100)
+
+
+class TestPreambleAndRepeatedChecks:
+    def test_check_pair_converts_and_checks(self):
+        x = torch.zeros(3, dtype=torch.float32)
+        a, b = v.check_pair(x, [1.0, 2.0, 3.0])
+        assert a is x and b.dtype == torch.float32
+        with pytest.raises(ValueError, match=r"^p and q must have the same shape; got p \(3,\) and q \(2,\)"):
+            v.check_pair(x, torch.zeros(2), ("p", "q"))
+        with pytest.raises(ValueError, match="^target is on device meta but input is on cpu"):
+            v.check_pair(x, torch.zeros(3, device="meta"))
+        with pytest.raises(TypeError, match="^target must be a floating-point tensor"):
+            v.check_pair(x, torch.zeros(3, dtype=torch.long))
+
+    def test_check_unit_interval(self):
+        v.check_unit_interval(torch.tensor([0.0, 0.5, 1.0]), "target")
+        v.check_unit_interval(torch.zeros(0), "target")
+        for bad in (-0.1, 1.1, math.nan):
+            with pytest.raises(ValueError, match=r"^input must hold probabilities in \[0, 1\]$"):
+                v.check_unit_interval(torch.tensor([0.5, bad]), "input", "probabilities")
+
+    @pytest.mark.parametrize("bad", [0, -2, 1.0, True, "3", None])
+    def test_check_positive_int(self, bad):
+        assert v.check_positive_int(3, "n_bins") == 3
+        with pytest.raises(ValueError, match=f"^n_bins must be a positive int; got {bad!r}$"):
+            v.check_positive_int(bad, "n_bins")
