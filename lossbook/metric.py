@@ -170,13 +170,16 @@ def pairwise_distances(x, y=None, *, distance: str = "euclidean") -> torch.Tenso
     xc, yc = upcast(x, y)
     if distance == "cosine":
         d = 1 - F.normalize(xc, dim=1) @ F.normalize(yc, dim=1).T
+        if same:
+            d = d.masked_fill(torch.eye(x.shape[0], dtype=torch.bool, device=x.device), 0.0)
     else:
-        sq = (xc * xc).sum(1)[:, None] + (yc * yc).sum(1)[None, :] - 2 * xc @ yc.T
+        norms = (xc * xc).sum(1)[:, None] + (yc * yc).sum(1)[None, :]
+        sq = torch.addmm(norms, xc, yc.T, alpha=-2)  # |x|^2 + |y|^2 - 2 x.y in one kernel
+        if same:
+            sq.diagonal().zero_()  # exactly 0, not the rounding error of the expansion
         d = sq.clamp_min(0)
         if distance == "euclidean":
             d = safe_sqrt(d)
-    if same:
-        d = d.masked_fill(torch.eye(x.shape[0], dtype=torch.bool, device=x.device), 0.0)
     return d.to(x.dtype)
 
 
@@ -402,12 +405,21 @@ def triplet_loss(
     check_reduction(reduction, TRIPLET_REDUCTIONS)
     d = pairwise_distances(x, distance=distance)
     dc = upcast(d)[0]
-    if mining == "batch_hard":
-        a, p, n = batch_hard_triplets(dc, y, generator=generator)
+    if mining == "batch_hard" and generator is None:
+        # fast path, same triplets as batch_hard_triplets: max/min pick the first extreme index
+        pos, neg = _pair_masks(y)
+        anchors = (pos.any(1) & neg.any(1)).nonzero(as_tuple=True)[0]
+        inf = torch.tensor(float("inf"), dtype=dc.dtype, device=dc.device)
+        far_pos = torch.where(pos, dc, -inf).max(1).values
+        near_neg = torch.where(neg, dc, inf).min(1).values
+        loss = torch.relu(far_pos[anchors] - near_neg[anchors] + margin)
     else:
-        _check_generator(generator, x.device)
-        a, p, n = select_triplets(dc, y, kind=mining, margin=margin)
-    loss = torch.relu(dc[a, p] - dc[a, n] + margin)
+        if mining == "batch_hard":
+            a, p, n = batch_hard_triplets(dc, y, generator=generator)
+        else:
+            _check_generator(generator, x.device)
+            a, p, n = select_triplets(dc, y, kind=mining, margin=margin)
+        loss = torch.relu(dc[a, p] - dc[a, n] + margin)
     active = loss > 0
     if reduction == "mean_active":
         count = active.sum()
@@ -613,7 +625,8 @@ def nt_xent(z1, z2, *, temperature: float = 0.5, reduction: str = "mean", gather
     idx = torch.arange(n, device=a.device) + offset
     self_idx = torch.cat([idx, idx + big_n])
     pos_idx = torch.cat([idx + big_n, idx])
-    logits = (local @ keys.T / tau).masked_fill(F.one_hot(self_idx, 2 * big_n).bool(), float("-inf"))
+    is_self = torch.arange(2 * big_n, device=a.device)[None, :] == self_idx[:, None]
+    logits = (local @ keys.T / tau).masked_fill(is_self, float("-inf"))
     loss = F.cross_entropy(logits, pos_idx, reduction="none")
     return reduce(loss, reduction).to(a.dtype)
 

@@ -292,6 +292,21 @@ class TestTripletLoss:
         out = M.triplet_loss(x, y, margin=0.3, mining=mining, distance=distance, reduction="none")
         torch.testing.assert_close(out, ref)
 
+    def test_batch_hard_fast_path_has_the_gradient_of_the_mined_triplets(self):
+        x, y = batch(14, 4, seed=2)
+        a, p, n = M.batch_hard_triplets(M.pairwise_distances(x), y)
+        leaf = x.clone().requires_grad_(True)
+        M.triplet_loss(leaf, y, margin=0.3, mining="batch_hard", reduction="sum").backward()
+        ref = x.clone().requires_grad_(True)
+        M.triplet_margin_loss(ref[a], ref[p], ref[n], margin=0.3, reduction="sum").backward()
+        torch.testing.assert_close(leaf.grad, ref.grad)
+        # the generator path mines the same triplets when there are no ties
+        g = torch.Generator().manual_seed(0)
+        torch.testing.assert_close(
+            M.triplet_loss(x, y, mining="batch_hard", generator=g, reduction="none"),
+            M.triplet_loss(x, y, mining="batch_hard", reduction="none"),
+        )
+
     def test_reduction_algebra_and_counts(self):
         x, y = batch(14, 4, seed=2)
         none = M.triplet_loss(x, y, margin=0.5, reduction="none")
