@@ -280,3 +280,70 @@ def heteroscedastic_regression(
     x = high * torch.rand(n, generator=g, dtype=dtype)
     y = intercept + slope * x + (noise_base + noise_slope * x) * torch.randn(n, generator=g, dtype=dtype)
     return x, y
+
+
+# ---------------------------------------------------------------------------- Chapter 5 (metric learning)
+
+
+def clustered_data(
+    n: int,
+    num_classes: int = 8,
+    *,
+    d: int = 10,
+    radius: float = 3.0,
+    nuisance: float = 2.0,
+    seed: int = 0,
+    dtype: torch.dtype = torch.float64,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    r"""Balanced classes that differ only in two of ``d`` coordinates, the rest loud noise.
+
+    Class :math:`k` is centred at :math:`r(\cos 2\pi k/K, \sin 2\pi k/K, 0, \dots, 0)` with unit
+    noise in the first two coordinates and noise of standard deviation ``nuisance`` in the other
+    ``d - 2``, so raw Euclidean neighbours are dominated by the nuisance coordinates and an
+    embedding has to learn to ignore them. Labels are ``0, 1, ..., K-1`` repeated (every class
+    has ``n // K`` or ``n // K + 1`` points), in a seeded random order.
+
+    Returns:
+        ``(x, y)``: features of shape ``(n, d)`` and integer labels of shape ``(n,)``.
+
+    Introduced in Chapter 5 (triplet mining).
+    """
+    n = _check_count(n, "n")
+    num_classes = _check_count(num_classes, "num_classes", minimum=2)
+    d = _check_count(d, "d", minimum=2)
+    radius = check_nonnegative(radius, "radius")
+    nuisance = check_nonnegative(nuisance, "nuisance")
+    g = generator(seed)
+    y = (torch.arange(n) % num_classes)[torch.randperm(n, generator=g)]
+    angle = 2 * torch.pi * torch.arange(num_classes, dtype=dtype) / num_classes
+    centres = torch.zeros(num_classes, d, dtype=dtype)
+    centres[:, 0], centres[:, 1] = radius * torch.cos(angle), radius * torch.sin(angle)
+    scale = torch.full((d,), nuisance, dtype=dtype)
+    scale[:2] = 1.0
+    x = centres[y] + scale * torch.randn(n, d, generator=g, dtype=dtype)
+    return x, y
+
+
+def correlated_gaussians(
+    n: int,
+    *,
+    d: int = 1,
+    rho: float = 0.9,
+    seed: int = 0,
+    dtype: torch.dtype = torch.float64,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    r"""Pairs of standard Gaussians in :math:`\mathbb R^d` with correlation ``rho`` per coordinate.
+
+    :math:`y = \rho x + \sqrt{1 - \rho^2}\,\varepsilon`, so the mutual information is known in
+    closed form, :math:`I(x; y) = -\tfrac d2 \log(1 - \rho^2)` nats. Returns ``(x, y)``, shapes
+    ``(n, d)`` each.
+
+    Introduced in Chapter 5 (InfoNCE as a mutual-information bound).
+    """
+    n = _check_count(n, "n")
+    d = _check_count(d, "d")
+    rho = check_in_range(rho, "rho", -1.0, 1.0, low_inclusive=False, high_inclusive=False)
+    g = generator(seed)
+    x = torch.randn(n, d, generator=g, dtype=dtype)
+    y = rho * x + (1 - rho**2) ** 0.5 * torch.randn(n, d, generator=g, dtype=dtype)
+    return x, y
