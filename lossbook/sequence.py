@@ -52,6 +52,7 @@ __all__ = [
     "ctc_collapse",
     "ctc_greedy_decode",
     "ctc_loss",
+    "ctc_log_alpha_beta",
     "ctc_loss_reference",
     "ctc_min_input_length",
     "ctc_num_alignments",
@@ -451,6 +452,26 @@ def ctc_loss_reference(
     return _ctc_reduce(-log_p, tl, reduction, zero_infinity).to(dtype)
 
 
+def _backward_table(emit, skip_add, il, tl):
+    """``beta[t, :, :S]`` = log beta_t(s): the paths' probability *after* frame t, so that
+    alpha_t(s) beta_t(s) is the total probability of the paths through (t, s)."""
+    T, N, S = emit.shape
+    beta = torch.full((T, N, S + 2), LOG_ZERO, dtype=emit.dtype, device=emit.device)
+    end = torch.full((N, S + 2), LOG_ZERO, dtype=emit.dtype, device=emit.device)
+    rows = torch.arange(N, device=emit.device)
+    end[rows, 2 * tl] = 0.0
+    end[rows, (2 * tl - 1).clamp(min=0)] = torch.where(tl > 0, 0.0, end[rows, 0])
+    skip_from = torch.cat([skip_add[:, 2:], skip_add.new_full((N, 2), LOG_ZERO)], dim=1)
+    beta[T - 1] = end
+    for t in range(T - 2, -1, -1):
+        e = beta[t + 1, :, :S] + emit[t + 1]
+        nxt = torch.cat([e, e.new_full((N, 2), LOG_ZERO)], dim=1)
+        b = torch.logaddexp(nxt[:, :S], nxt[:, 1 : S + 1])
+        b = torch.logaddexp(b, nxt[:, 2:] + skip_from)
+        beta[t, :, :S] = torch.where((il == t + 1)[:, None], end[:, :S], b)
+    return beta
+
+
 class _CTCAlphaBeta(torch.autograd.Function):
     r"""Per-sequence CTC negative log-likelihood with the :math:`\alpha\beta` gradient."""
 
@@ -480,21 +501,7 @@ class _CTCAlphaBeta(torch.autograd.Function):
         lp, ext, skip_add, il, tl, alpha, emit, log_p = ctx.saved_tensors
         T, N, C = lp.shape
         S = ext.shape[1]
-        # beta[t, :, :S] holds log beta_t(s): the paths' probability *after* frame t, so that
-        # alpha_t(s) beta_t(s) is the total probability of the paths through (t, s).
-        beta = torch.full((T, N, S + 2), LOG_ZERO, dtype=lp.dtype, device=lp.device)
-        end = torch.full((N, S + 2), LOG_ZERO, dtype=lp.dtype, device=lp.device)
-        rows = torch.arange(N, device=lp.device)
-        end[rows, 2 * tl] = 0.0
-        end[rows, (2 * tl - 1).clamp(min=0)] = torch.where(tl > 0, 0.0, end[rows, 0])
-        skip_from = torch.cat([skip_add[:, 2:], skip_add.new_full((N, 2), LOG_ZERO)], dim=1)
-        beta[T - 1] = end
-        for t in range(T - 2, -1, -1):
-            e = beta[t + 1, :, :S] + emit[t + 1]
-            nxt = torch.cat([e, e.new_full((N, 2), LOG_ZERO)], dim=1)
-            b = torch.logaddexp(nxt[:, :S], nxt[:, 1 : S + 1])
-            b = torch.logaddexp(b, nxt[:, 2:] + skip_from)
-            beta[t, :, :S] = torch.where((il == t + 1)[:, None], end[:, :S], b)
+        beta = _backward_table(emit, skip_add, il, tl)
         feasible = (log_p > _INFEASIBLE) & (il > 0)
         inside = (torch.arange(T, device=lp.device)[:, None] < il[None, :]) & feasible[None, :]
         log_occupancy = torch.where(
@@ -559,6 +566,37 @@ def ctc_loss(
     ext, skip = _extended(tg, tl, blank)
     nll = _CTCAlphaBeta.apply(lpc, ext, skip, il, tl)
     return _ctc_reduce(nll, tl, reduction, zero_infinity).to(dtype)
+
+
+def ctc_log_alpha_beta(log_probs, target: Sequence[int], *, blank: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+    r"""The forward and backward tables of one sequence, :math:`\log\alpha_t(s)` and :math:`\log\beta_t(s)`.
+
+    Over the :math:`2U + 1` states of :math:`l'` (blank, :math:`y_1`, blank, ..., :math:`y_U`,
+    blank): :math:`\alpha_t(s)` is the total probability of the path prefixes
+    :math:`\pi_1\dots\pi_t` that can still be completed and sit in state :math:`s` at frame
+    :math:`t` (emission at :math:`t` included); :math:`\beta_t(s)` is the probability of the
+    frames *after* :math:`t` completing the target from state :math:`s`, with
+    :math:`\beta_T(s) = 1` for the last two states. Then for every :math:`t`,
+    :math:`\sum_s \alpha_t(s)\beta_t(s) = P(y \mid x)`. The same tables that :func:`ctc_loss`
+    computes batched; this single-sequence form is for reading and plotting.
+
+    Returns:
+        ``(log_alpha, log_beta)``, each of shape ``(T, 2U + 1)``; :data:`LOG_ZERO` stands for
+        :math:`\log 0`.
+    """
+    lp = as_float_tensor(log_probs, "log_probs")
+    if lp.dim() != 2:
+        raise ValueError(f"log_probs must have shape (T, C); got {tuple(lp.shape)}")
+    T = lp.shape[0]
+    tg, tl = torch.tensor([[int(v) for v in target]], dtype=torch.long), torch.tensor([len(target)])
+    lp3, tg, il, tl, blank, _ = _ctc_inputs(lp.detach(), tg.reshape(1, -1), [T], tl, blank)
+    ext, skip = _extended(tg, tl, blank)
+    ctx = type("Ctx", (), {"save_for_backward": lambda self, *t: setattr(self, "saved_tensors", t)})()
+    with torch.no_grad():
+        _CTCAlphaBeta.forward(ctx, lp3, ext, skip, il, tl)
+        lp3, ext, skip_add, il, tl, alpha, emit, log_p = ctx.saved_tensors
+        beta = _backward_table(emit, skip_add, il, tl)
+    return alpha[:, 0, 2:], beta[:, 0, : ext.shape[1]]
 
 
 # --------------------------------------------------------------------------- CTC: decoding
