@@ -192,7 +192,11 @@ SCHEDULES = {
 def _steps(step) -> torch.Tensor:
     if isinstance(step, torch.Tensor) and not step.is_floating_point() and step.dtype != torch.bool:
         step = step.to(torch.get_default_dtype())
-    k = torch.tensor(float(step)) if isinstance(step, int) and not isinstance(step, bool) else as_float_tensor(step, "step")
+    k = (
+        torch.tensor(float(step))
+        if isinstance(step, int) and not isinstance(step, bool)
+        else as_float_tensor(step, "step")
+    )
     if k.numel() and bool((k < 0).any()):
         raise ValueError("step must be non-negative")
     return k
@@ -291,7 +295,9 @@ def ctc_alignments(target: Sequence[int], input_length: int, *, blank: int = 0) 
 
 
 def ctc_brute_force_nll(log_probs, target: Sequence[int], *, blank: int = 0) -> torch.Tensor:
-    r""":math:`-\log P(y \mid x) = -\log\sum_{\pi \in \mathcal B^{-1}(y)} \prod_t p_{t,\pi_t}`, as an explicit sum.
+    r"""The CTC loss as an explicit sum over alignments, for tiny cases.
+
+    .. math:: -\log P(y \mid x) = -\log\sum_{\pi \in \mathcal B^{-1}(y)} \prod_t p_{t,\pi_t}
 
     Args:
         log_probs: per-frame log-probabilities of one sequence, shape ``(T, C)``.
@@ -341,7 +347,8 @@ def _ctc_inputs(log_probs, targets, input_lengths, target_lengths, blank):
     if tg.dim() == 1:  # concatenated targets, as torch accepts them
         if tg.numel() != int(tl.sum()):
             raise ValueError(
-                f"concatenated targets must have sum(target_lengths) = {int(tl.sum())} entries; got {tg.numel()}"
+                "concatenated targets must have sum(target_lengths) = "
+                f"{int(tl.sum())} entries; got {tg.numel()}"
             )
         padded = torch.full((N, int(tl.max()) if N else 0), blank, dtype=torch.long, device=lp.device)
         if N:
@@ -351,9 +358,13 @@ def _ctc_inputs(log_probs, targets, input_lengths, target_lengths, blank):
             padded[valid] = tg[(starts[:, None] + cols)[valid]]
         tg = padded
     elif tg.dim() != 2 or tg.shape[0] != N:
-        raise ValueError(f"targets must have shape (N, S) = ({N}, S) or be concatenated; got {tuple(tg.shape)}")
+        raise ValueError(
+            f"targets must have shape (N, S) = ({N}, S) or be concatenated; got {tuple(tg.shape)}"
+        )
     if N and int(tl.max()) > tg.shape[1]:
-        raise ValueError(f"target_lengths must be at most targets.shape[1] = {tg.shape[1]}; got {int(tl.max())}")
+        raise ValueError(
+            f"target_lengths must be at most targets.shape[1] = {tg.shape[1]}; got {int(tl.max())}"
+        )
     cols = torch.arange(tg.shape[1], device=lp.device)
     used = cols < tl[:, None]
     check_class_indices(tg[used], C, "targets")
@@ -560,7 +571,12 @@ def ctc_loss(
     (lpc,) = upcast(lp)
     if lpc.shape[0] == 0 or lpc.shape[1] == 0:
         return ctc_loss_reference(
-            log_probs, targets, input_lengths, target_lengths, blank=blank, reduction=reduction,
+            log_probs,
+            targets,
+            input_lengths,
+            target_lengths,
+            blank=blank,
+            reduction=reduction,
             zero_infinity=zero_infinity,
         )
     ext, skip = _extended(tg, tl, blank)
@@ -568,7 +584,9 @@ def ctc_loss(
     return _ctc_reduce(nll, tl, reduction, zero_infinity).to(dtype)
 
 
-def ctc_log_alpha_beta(log_probs, target: Sequence[int], *, blank: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+def ctc_log_alpha_beta(
+    log_probs, target: Sequence[int], *, blank: int = 0
+) -> tuple[torch.Tensor, torch.Tensor]:
     r"""The forward and backward tables of one sequence, :math:`\log\alpha_t(s)` and :math:`\log\beta_t(s)`.
 
     Over the :math:`2U + 1` states of :math:`l'` (blank, :math:`y_1`, blank, ..., :math:`y_U`,
@@ -624,11 +642,13 @@ def ctc_greedy_decode(log_probs, input_lengths=None, *, blank: int = 0) -> list[
     blank = _check_int(blank, "blank")
     if not 0 <= blank < C:
         raise ValueError(f"blank must be in [0, {C}) for {C} classes; got {blank}")
-    lengths = [T] * N if input_lengths is None else [int(v) for v in torch.as_tensor(input_lengths).reshape(-1)]
+    lengths = (
+        [T] * N if input_lengths is None else [int(v) for v in torch.as_tensor(input_lengths).reshape(-1)]
+    )
     if len(lengths) != N or any(not 0 <= v <= T for v in lengths):
         raise ValueError(f"input_lengths must hold {N} lengths in [0, {T}]")
     best = lp.argmax(dim=2).T.tolist()
-    return [ctc_collapse(row[:n], blank=blank) for row, n in zip(best, lengths)]
+    return [ctc_collapse(row[:n], blank=blank) for row, n in zip(best, lengths, strict=True)]
 
 
 def ctc_prefix_beam_search(

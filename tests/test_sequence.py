@@ -66,7 +66,8 @@ class TestSequenceCrossEntropy:
         z = torch.randn(3, 6, 4, generator=g, dtype=f64)
         y = torch.randint(0, 4, (3, 6), generator=g)
         torch.testing.assert_close(
-            S.sequence_cross_entropy(z, y, average="token"), S.sequence_cross_entropy(z, y, average="sequence")
+            S.sequence_cross_entropy(z, y, average="token"),
+            S.sequence_cross_entropy(z, y, average="sequence"),
         )
 
     def test_reduction_algebra(self):
@@ -100,7 +101,8 @@ class TestSequenceCrossEntropy:
         z, y, _ = padded_batch(seed=8, N=2, T=4, C=3)
         for average in ("token", "sequence"):
             assert torch.autograd.gradcheck(
-                lambda t: S.sequence_cross_entropy(t, y, average=average), (z.clone().requires_grad_(True),)
+                lambda t, average=average: S.sequence_cross_entropy(t, y, average=average),
+                (z.clone().requires_grad_(True),),
             )
 
     @pytest.mark.parametrize("dtype", [torch.float32, f64, torch.float16, torch.bfloat16])
@@ -124,7 +126,9 @@ class TestSequenceCrossEntropy:
 
     def test_rejects_integer_logits(self):
         with pytest.raises(TypeError, match="logits"):
-            S.sequence_cross_entropy(torch.zeros(2, 3, 4, dtype=torch.long), torch.zeros(2, 3, dtype=torch.long))
+            S.sequence_cross_entropy(
+                torch.zeros(2, 3, 4, dtype=torch.long), torch.zeros(2, 3, dtype=torch.long)
+            )
 
     def test_rejects_float_targets(self):
         with pytest.raises(TypeError, match="targets"):
@@ -170,7 +174,9 @@ class TestSchedules:
         torch.testing.assert_close(S.linear_decay(k, slope=0.1, floor=0.2), torch.tensor([1.0, 0.5, 0.2]))
 
     def test_exponential_decay_values(self):
-        torch.testing.assert_close(S.exponential_decay(torch.tensor([0.0, 2.0]), base=0.5), torch.tensor([1.0, 0.25]))
+        torch.testing.assert_close(
+            S.exponential_decay(torch.tensor([0.0, 2.0]), base=0.5), torch.tensor([1.0, 0.25])
+        )
 
     def test_inverse_sigmoid_matches_formula(self):
         k = torch.arange(0, 2000, 7, dtype=f64)
@@ -183,8 +189,13 @@ class TestSchedules:
         assert float(S.inverse_decay(3, k0=1.0)) == 0.25
 
     @pytest.mark.parametrize(
-        "name,kwargs", [("inverse", {"k0": 10}), ("linear", {"slope": 0.01}), ("exponential", {"base": 0.99}),
-                        ("inverse sigmoid", {"k0": 10})]
+        "name,kwargs",
+        [
+            ("inverse", {"k0": 10}),
+            ("linear", {"slope": 0.01}),
+            ("exponential", {"base": 0.99}),
+            ("inverse sigmoid", {"k0": 10}),
+        ],
     )
     def test_property_monotone_in_unit_interval(self, name, kwargs):
         p = S.SCHEDULES[name](torch.arange(0, 1000, dtype=f64), **kwargs)
@@ -193,10 +204,16 @@ class TestSchedules:
 
     @pytest.mark.parametrize(
         "fn,kwargs,match",
-        [(S.inverse_decay, {"k0": 0}, "k0"), (S.inverse_decay, {"k0": -1}, "k0"),
-         (S.linear_decay, {"slope": 0}, "slope"), (S.linear_decay, {"slope": 0.1, "floor": 2}, "floor"),
-         (S.linear_decay, {"slope": 0.1, "start": 1.5}, "start"), (S.exponential_decay, {"base": 1.0}, "base"),
-         (S.exponential_decay, {"base": 0.0}, "base"), (S.inverse_sigmoid_decay, {"k0": 0.5}, "k0")],
+        [
+            (S.inverse_decay, {"k0": 0}, "k0"),
+            (S.inverse_decay, {"k0": -1}, "k0"),
+            (S.linear_decay, {"slope": 0}, "slope"),
+            (S.linear_decay, {"slope": 0.1, "floor": 2}, "floor"),
+            (S.linear_decay, {"slope": 0.1, "start": 1.5}, "start"),
+            (S.exponential_decay, {"base": 1.0}, "base"),
+            (S.exponential_decay, {"base": 0.0}, "base"),
+            (S.inverse_sigmoid_decay, {"k0": 0.5}, "k0"),
+        ],
     )
     def test_rejects_bad_hyperparameters(self, fn, kwargs, match):
         with pytest.raises(ValueError, match=match):
@@ -227,22 +244,33 @@ class TestScheduledSamplingMix:
 
     def test_rejects_p_outside_unit_interval(self):
         with pytest.raises(ValueError, match="p must be in"):
-            S.scheduled_sampling_mix(torch.zeros(3, dtype=torch.long), torch.zeros(3, dtype=torch.long), 1.5,
-                                     generator=data.generator(0))
+            S.scheduled_sampling_mix(
+                torch.zeros(3, dtype=torch.long),
+                torch.zeros(3, dtype=torch.long),
+                1.5,
+                generator=data.generator(0),
+            )
 
     def test_rejects_missing_generator(self):
         with pytest.raises(TypeError, match="generator"):
-            S.scheduled_sampling_mix(torch.zeros(3, dtype=torch.long), torch.zeros(3, dtype=torch.long), 0.5,
-                                     generator=None)
+            S.scheduled_sampling_mix(
+                torch.zeros(3, dtype=torch.long), torch.zeros(3, dtype=torch.long), 0.5, generator=None
+            )
 
     def test_rejects_shape_mismatch(self):
         with pytest.raises(ValueError, match="same shape"):
-            S.scheduled_sampling_mix(torch.zeros(3, dtype=torch.long), torch.zeros(4, dtype=torch.long), 0.5,
-                                     generator=data.generator(0))
+            S.scheduled_sampling_mix(
+                torch.zeros(3, dtype=torch.long),
+                torch.zeros(4, dtype=torch.long),
+                0.5,
+                generator=data.generator(0),
+            )
 
     def test_rejects_float_tokens(self):
         with pytest.raises(TypeError, match="gold"):
-            S.scheduled_sampling_mix(torch.zeros(3), torch.zeros(3, dtype=torch.long), 0.5, generator=data.generator(0))
+            S.scheduled_sampling_mix(
+                torch.zeros(3), torch.zeros(3, dtype=torch.long), 0.5, generator=data.generator(0)
+            )
 
     def test_no_gradient_through_the_choice(self):
         gold = torch.tensor([1, 2, 3])
@@ -277,8 +305,9 @@ class TestAlignments:
         assert len(paths) == 7
         assert {(1, 1, 2, 3), (1, 2, 2, 3), (1, 2, 3, 3), (0, 1, 2, 3)} <= paths
 
-    @pytest.mark.parametrize("target,expected", [((), 0), ((1,), 1), ((1, 2), 2), ((1, 1), 3), ((1, 1, 1), 5),
-                                                 ((1, 2, 2, 3), 5)])
+    @pytest.mark.parametrize(
+        "target,expected", [((), 0), ((1,), 1), ((1, 2), 2), ((1, 1), 3), ((1, 1, 1), 5), ((1, 2, 2, 3), 5)]
+    )
     def test_min_input_length(self, target, expected):
         assert S.ctc_min_input_length(target) == expected
         assert S.ctc_num_alignments(expected, target) >= 1
@@ -372,7 +401,9 @@ class TestCTCMatchesTorch:
 
     def test_lists_as_lengths(self):
         lp, tg, il, tl = case(**CASES[0])
-        torch.testing.assert_close(S.ctc_loss(lp, tg, il.tolist(), tuple(tl.tolist())), S.ctc_loss(lp, tg, il, tl))
+        torch.testing.assert_close(
+            S.ctc_loss(lp, tg, il.tolist(), tuple(tl.tolist())), S.ctc_loss(lp, tg, il, tl)
+        )
 
 
 class TestCTCGradient:
@@ -389,7 +420,9 @@ class TestCTCGradient:
     def test_gradcheck_on_a_leaf(self, reduction):
         lp, tg, il, tl = case(T=7, N=3, C=4, U=3, blank=1, seed=5)
         x = lp.clone().requires_grad_(True)
-        assert torch.autograd.gradcheck(lambda t: S.ctc_loss(t, tg, il, tl, blank=1, reduction=reduction), (x,))
+        assert torch.autograd.gradcheck(
+            lambda t: S.ctc_loss(t, tg, il, tl, blank=1, reduction=reduction), (x,)
+        )
 
     def test_reference_second_derivative(self):
         lp, tg, il, tl = case(T=6, N=2, C=3, U=2, blank=0, seed=6)
@@ -416,7 +449,7 @@ class TestCTCGradient:
         paths = S.ctc_alignments(y, T)
         weights = torch.exp(lp[torch.arange(T)[None, :], 0, paths].sum(1))
         occupancy = torch.zeros(T, 4, dtype=f64)
-        for w, path in zip(weights, paths):
+        for w, path in zip(weights, paths, strict=True):
             occupancy[torch.arange(T), path] += w
         occupancy /= weights.sum()
         torch.testing.assert_close(z.grad[:T, 0], p[:T] - occupancy)
@@ -446,7 +479,9 @@ class TestCTCInfeasible:
         a = self.lp.clone().requires_grad_(True)
         b = self.lp.clone().requires_grad_(True)
         ours = fn(a.log_softmax(-1), self.tg, self.il, self.tl, reduction=reduction, zero_infinity=True)
-        ref = F.ctc_loss(b.log_softmax(-1), self.tg, self.il, self.tl, reduction=reduction, zero_infinity=True)
+        ref = F.ctc_loss(
+            b.log_softmax(-1), self.tg, self.il, self.tl, reduction=reduction, zero_infinity=True
+        )
         torch.testing.assert_close(ours, ref)
         ours.sum().backward()
         ref.sum().backward()
@@ -492,7 +527,9 @@ class TestCTCDtypeAndErrors:
         blank = override.pop("blank", 0)
         args.update(override)
         with pytest.raises(exc, match=match):
-            S.ctc_loss(args["log_probs"], args["targets"], args["input_lengths"], args["target_lengths"], blank=blank)
+            S.ctc_loss(
+                args["log_probs"], args["targets"], args["input_lengths"], args["target_lengths"], blank=blank
+            )
 
     def test_rejects_integer_log_probs(self):
         self.bad(TypeError, "log_probs", log_probs=torch.zeros(10, 4, 5, dtype=torch.long))
@@ -516,7 +553,9 @@ class TestCTCDtypeAndErrors:
         self.bad(ValueError, "input_lengths must be at most", input_lengths=torch.full((4,), 11))
 
     def test_rejects_negative_length(self):
-        self.bad(ValueError, "target_lengths must be non-negative", target_lengths=torch.tensor([1, -1, 1, 1]))
+        self.bad(
+            ValueError, "target_lengths must be non-negative", target_lengths=torch.tensor([1, -1, 1, 1])
+        )
 
     def test_rejects_wrong_number_of_lengths(self):
         self.bad(ValueError, "input_lengths must hold one length", input_lengths=torch.full((3,), 5))
@@ -536,7 +575,9 @@ class TestCTCDtypeAndErrors:
         self.bad(ValueError, "device", targets=torch.ones(4, 4, dtype=torch.long, device="cuda"))
 
     @settings(max_examples=30, deadline=None)
-    @given(st.integers(1, 12), st.integers(1, 4), st.integers(2, 5), st.integers(1, 5), st.integers(0, 10_000))
+    @given(
+        st.integers(1, 12), st.integers(1, 4), st.integers(2, 5), st.integers(1, 5), st.integers(0, 10_000)
+    )
     def test_property_matches_reference_and_nonnegative(self, T, N, C, U, seed):
         g = data.generator(seed)
         lp = torch.randn(T, N, C, generator=g, dtype=f64).log_softmax(-1)
@@ -583,7 +624,9 @@ class TestDecoders:
     @pytest.mark.parametrize("seed", range(6))
     def test_greedy_is_collapse_of_best_path(self, seed):
         lp = torch.randn(5, 3, generator=data.generator(seed), dtype=f64).log_softmax(-1)
-        best_path = max(itertools.product(range(3), repeat=5), key=lambda p: float(lp[torch.arange(5), list(p)].sum()))
+        best_path = max(
+            itertools.product(range(3), repeat=5), key=lambda p: float(lp[torch.arange(5), list(p)].sum())
+        )
         assert S.ctc_greedy_decode(lp) == [S.ctc_collapse(best_path)]
 
     def test_greedy_can_miss_the_best_labelling(self):
@@ -631,7 +674,7 @@ class TestData:
         torch.testing.assert_close(lp.exp().sum(-1), torch.ones(20, 30, dtype=f64))
         for n in range(30):
             y = tg[n, : tl[n]].tolist()
-            assert blank not in y and all(tg[n, tl[n]:] == blank)
+            assert blank not in y and all(tg[n, tl[n] :] == blank)
             assert S.ctc_min_input_length(y) <= int(il[n]) <= 20
         lp2, tg2, il2, tl2 = data.ctc_batch(20, 30, 5, 6, blank=blank, seed=1, vary_lengths=False)
         assert torch.all(il2 == 20) and torch.all(tl2 == 6)
