@@ -347,3 +347,67 @@ def correlated_gaussians(
     x = torch.randn(n, d, generator=g, dtype=dtype)
     y = rho * x + (1 - rho**2) ** 0.5 * torch.randn(n, d, generator=g, dtype=dtype)
     return x, y
+def digit_strings(
+    n: int, length: int, *, num_digits: int = 10, seed: int = 0, device: torch.device | str | None = None
+) -> torch.Tensor:
+    r"""``n`` strings of ``length`` digits drawn uniformly from :math:`\{0, \dots, \text{num\_digits} - 1\}`.
+
+    Returns an int64 tensor of shape ``(n, length)`` on ``device`` (drawn on the CPU, so the
+    digits are the same on every device). Introduced in Chapter 6 (scheduled sampling: the
+    string-reversal task).
+    """
+    n = _check_count(n, "n")
+    length = _check_count(length, "length")
+    num_digits = _check_count(num_digits, "num_digits", 2)
+    g = generator(seed)
+    return torch.randint(0, num_digits, (n, length), generator=g).to(device or "cpu")
+
+
+def ctc_batch(
+    input_length: int,
+    batch: int,
+    num_classes: int,
+    target_length: int,
+    *,
+    blank: int = 0,
+    vary_lengths: bool = True,
+    seed: int = 0,
+    dtype: torch.dtype = torch.float64,
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    r"""A random CTC problem: log-probabilities, padded targets and both length vectors.
+
+    The log-probabilities are the ``log_softmax`` of standard Gaussian scores, shape
+    ``(input_length, batch, num_classes)``. Targets hold labels other than ``blank``, padded
+    with ``blank`` to ``(batch, target_length)``. With ``vary_lengths`` the target lengths are
+    uniform in ``[1, target_length]`` and the input lengths uniform between the shortest
+    feasible length (:math:`U + r`, repeats included) and ``input_length``; otherwise every
+    length is the maximum (then ``input_length`` must be feasible for every target).
+
+    Returns ``(log_probs, targets, input_lengths, target_lengths)``. Introduced in Chapter 6 (CTC).
+    """
+    T = _check_count(input_length, "input_length")
+    N = _check_count(batch, "batch")
+    C = _check_count(num_classes, "num_classes", 2)
+    U = _check_count(target_length, "target_length")
+    if not 0 <= blank < C:
+        raise ValueError(f"blank must be in [0, {C}); got {blank}")
+    g = generator(seed)
+    log_probs = torch.randn(T, N, C, generator=g, dtype=dtype).log_softmax(-1)
+    labels = torch.randint(0, C - 1, (N, U), generator=g)
+    targets = labels + (labels >= blank).long()  # skip the blank's index
+    if vary_lengths:
+        target_lengths = torch.randint(1, U + 1, (N,), generator=g)
+    else:
+        target_lengths = torch.full((N,), U, dtype=torch.long)
+    cols = torch.arange(U)
+    targets = torch.where(cols < target_lengths[:, None], targets, blank)
+    repeats = ((targets[:, 1:] == targets[:, :-1]) & (cols[1:] < target_lengths[:, None])).sum(1)
+    shortest = target_lengths + repeats
+    if int(shortest.max()) > T:
+        raise ValueError(f"input_length {T} is shorter than a target needs ({int(shortest.max())} frames)")
+    if vary_lengths:
+        u = torch.rand(N, generator=g)
+        input_lengths = shortest + (u * (T - shortest + 1)).long().clamp(max=T - shortest)
+    else:
+        input_lengths = torch.full((N,), T, dtype=torch.long)
+    return log_probs, targets, input_lengths, target_lengths
