@@ -54,8 +54,10 @@ __all__ = [
     "gaussian_kl_grad",
     "gradient_penalty",
     "minimax_generator_loss",
+    "minimax_generator_loss_grad",
     "mode_coverage",
     "non_saturating_generator_loss",
+    "non_saturating_generator_loss_grad",
     "reparameterize",
     "wgan_critic_loss",
     "wgan_generator_loss",
@@ -302,6 +304,13 @@ def minimax_generator_loss(fake_logits, *, reduction: str = "mean") -> torch.Ten
     return reduce(-F.softplus(fc), reduction).to(f.dtype)
 
 
+def minimax_generator_loss_grad(fake_logits) -> torch.Tensor:
+    r"""Gradient of the summed :func:`minimax_generator_loss` in the logit: :math:`-\sigma(a) = -D(G(z))`."""
+    f = _logits(fake_logits, "fake_logits")
+    (fc,) = upcast(f)
+    return (-torch.sigmoid(fc)).to(f.dtype)
+
+
 def non_saturating_generator_loss(fake_logits, *, reduction: str = "mean") -> torch.Tensor:
     r"""The non-saturating generator loss, from logits.
 
@@ -315,6 +324,13 @@ def non_saturating_generator_loss(fake_logits, *, reduction: str = "mean") -> to
     f = _logits(fake_logits, "fake_logits")
     (fc,) = upcast(f)
     return reduce(F.softplus(-fc), reduction).to(f.dtype)
+
+
+def non_saturating_generator_loss_grad(fake_logits) -> torch.Tensor:
+    r"""Gradient of the summed :func:`non_saturating_generator_loss`: :math:`-\sigma(-a) = -(1 - D(G(z)))`."""
+    f = _logits(fake_logits, "fake_logits")
+    (fc,) = upcast(f)
+    return (-torch.sigmoid(-fc)).to(f.dtype)
 
 
 def wgan_critic_loss(real_scores, fake_scores, *, reduction: str = "mean") -> torch.Tensor:

@@ -11,7 +11,7 @@ import torch
 import torch.nn.functional as F
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from support import assert_gradcheck, assert_rejects_reduction
+from support import assert_grad_matches_autograd, assert_gradcheck, assert_rejects_reduction
 
 from lossbook import data
 from lossbook import generative as gen
@@ -357,6 +357,19 @@ class TestGanLosses:
         d = torch.sigmoid(a.detach())
         torch.testing.assert_close(g_mm, -d)
         torch.testing.assert_close(g_ns, -(1 - d))
+
+    @pytest.mark.parametrize(
+        ("loss", "grad"),
+        [
+            (gen.minimax_generator_loss, gen.minimax_generator_loss_grad),
+            (gen.non_saturating_generator_loss, gen.non_saturating_generator_loss_grad),
+        ],
+    )
+    def test_closed_form_generator_gradients_equal_autograd(self, loss, grad):
+        for shape in [(7,), (3, 4)]:
+            assert_grad_matches_autograd(loss, grad, randn(shape, 11, scale=5))
+        a = torch.tensor([-1e4, 1e4], dtype=torch.float32)
+        assert torch.isfinite(grad(a)).all() and grad(a).dtype == torch.float32
 
     def test_gradcheck(self):
         f = randn((4,), 5)
