@@ -492,6 +492,14 @@ class TestGradientPenalty:
         )
         torch.testing.assert_close(out, torch.full((8,), (scale - 1) ** 2, dtype=D64))
 
+    def test_parameter_gradient_for_a_linear_critic_in_closed_form(self):
+        # penalty (|w| - 1)^2 for every sample, so d/dw = 2 (|w| - 1) w / |w|
+        w = torch.tensor([1.5, -2.0, 0.5], dtype=D64, requires_grad=True)
+        out = gen.gradient_penalty(lambda x: x @ w, self.real, self.fake, generator=data.generator(0))
+        (g,) = torch.autograd.grad(out, w)
+        norm = w.detach().norm()
+        torch.testing.assert_close(g, 2 * (norm - 1) * w.detach() / norm)
+
     def test_value_and_parameter_gradient_for_a_quadratic_critic(self):
         # f(x) = 0.5 x^T A x: grad = A x_hat; penalty (|A x_hat| - 1)^2
         a = torch.tensor([[1.0, 0.2, 0.0], [0.2, 2.0, 0.1], [0.0, 0.1, 0.5]], dtype=D64, requires_grad=True)
