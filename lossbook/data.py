@@ -411,3 +411,61 @@ def ctc_batch(
     else:
         input_lengths = torch.full((N,), T, dtype=torch.long)
     return log_probs, targets, input_lengths, target_lengths
+# ---------------------------------------------------------------- Chapter 7: generative models
+
+
+def ring_of_gaussians(
+    n: int,
+    *,
+    modes: int = 8,
+    radius: float = 2.0,
+    std: float = 0.05,
+    seed: int = 0,
+    dtype: torch.dtype = torch.float64,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    r"""Samples of an equal mixture of ``modes`` 2-D Gaussians with centres on a circle.
+
+    Mode :math:`k` is :math:`\mathcal N(r(\cos 2\pi k/K, \sin 2\pi k/K), s^2 I)` with
+    :math:`r = ` ``radius`` and :math:`s = ` ``std``: the standard test of whether a GAN covers
+    every mode (Metz et al. 2017). Returns ``(x, centres)`` of shapes ``(n, 2)`` and ``(K, 2)``.
+
+    Introduced in Chapter 7 (GAN losses).
+    """
+    n = _check_count(n, "n")
+    modes = _check_count(modes, "modes")
+    radius = check_nonnegative(radius, "radius")
+    std = check_nonnegative(std, "std")
+    g = generator(seed)
+    angle = 2 * torch.pi * torch.arange(modes, dtype=dtype) / modes
+    centres = radius * torch.stack([torch.cos(angle), torch.sin(angle)], dim=1)
+    which = torch.randint(modes, (n,), generator=g)
+    return centres[which] + std * torch.randn(n, 2, generator=g, dtype=dtype), centres
+
+
+def linear_gaussian_latent(
+    n: int,
+    d: int = 5,
+    k: int = 2,
+    *,
+    noise: float = 0.5,
+    seed: int = 0,
+    dtype: torch.dtype = torch.float64,
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    r"""Samples of probabilistic PCA: :math:`z \sim \mathcal N(0, I_k)`, :math:`x = Wz + b + \sigma\epsilon`.
+
+    :math:`W` (shape ``(d, k)``) and :math:`b` are standard normal, drawn from the same seed;
+    :math:`\sigma = ` ``noise``. The marginal is :math:`x \sim \mathcal N(b, WW^\top + \sigma^2 I)`,
+    so :math:`\log p(x)` and the posterior :math:`p(z \mid x)` are known in closed form
+    (Tipping & Bishop 1999). Returns ``(x, W, b)``.
+
+    Introduced in Chapter 7 (the ELBO).
+    """
+    n = _check_count(n, "n")
+    d = _check_count(d, "d")
+    k = _check_count(k, "k")
+    noise = check_nonnegative(noise, "noise")
+    g = generator(seed)
+    w = torch.randn(d, k, generator=g, dtype=dtype)
+    b = torch.randn(d, generator=g, dtype=dtype)
+    z = torch.randn(n, k, generator=g, dtype=dtype)
+    return z @ w.T + b + noise * torch.randn(n, d, generator=g, dtype=dtype), w, b
