@@ -280,3 +280,192 @@ def heteroscedastic_regression(
     x = high * torch.rand(n, generator=g, dtype=dtype)
     y = intercept + slope * x + (noise_base + noise_slope * x) * torch.randn(n, generator=g, dtype=dtype)
     return x, y
+
+
+# ---------------------------------------------------------------------------- Chapter 5 (metric learning)
+
+
+def clustered_data(
+    n: int,
+    num_classes: int = 8,
+    *,
+    d: int = 10,
+    radius: float = 3.0,
+    nuisance: float = 2.0,
+    seed: int = 0,
+    dtype: torch.dtype = torch.float64,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    r"""Balanced classes that differ only in two of ``d`` coordinates, the rest loud noise.
+
+    Class :math:`k` is centred at :math:`r(\cos 2\pi k/K, \sin 2\pi k/K, 0, \dots, 0)` with unit
+    noise in the first two coordinates and noise of standard deviation ``nuisance`` in the other
+    ``d - 2``, so raw Euclidean neighbours are dominated by the nuisance coordinates and an
+    embedding has to learn to ignore them. Labels are ``0, 1, ..., K-1`` repeated (every class
+    has ``n // K`` or ``n // K + 1`` points), in a seeded random order.
+
+    Returns:
+        ``(x, y)``: features of shape ``(n, d)`` and integer labels of shape ``(n,)``.
+
+    Introduced in Chapter 5 (triplet mining).
+    """
+    n = _check_count(n, "n")
+    num_classes = _check_count(num_classes, "num_classes", minimum=2)
+    d = _check_count(d, "d", minimum=2)
+    radius = check_nonnegative(radius, "radius")
+    nuisance = check_nonnegative(nuisance, "nuisance")
+    g = generator(seed)
+    y = (torch.arange(n) % num_classes)[torch.randperm(n, generator=g)]
+    angle = 2 * torch.pi * torch.arange(num_classes, dtype=dtype) / num_classes
+    centres = torch.zeros(num_classes, d, dtype=dtype)
+    centres[:, 0], centres[:, 1] = radius * torch.cos(angle), radius * torch.sin(angle)
+    scale = torch.full((d,), nuisance, dtype=dtype)
+    scale[:2] = 1.0
+    x = centres[y] + scale * torch.randn(n, d, generator=g, dtype=dtype)
+    return x, y
+
+
+def correlated_gaussians(
+    n: int,
+    *,
+    d: int = 1,
+    rho: float = 0.9,
+    seed: int = 0,
+    dtype: torch.dtype = torch.float64,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    r"""Pairs of standard Gaussians in :math:`\mathbb R^d` with correlation ``rho`` per coordinate.
+
+    :math:`y = \rho x + \sqrt{1 - \rho^2}\,\varepsilon`, so the mutual information is known in
+    closed form, :math:`I(x; y) = -\tfrac d2 \log(1 - \rho^2)` nats. Returns ``(x, y)``, shapes
+    ``(n, d)`` each.
+
+    Introduced in Chapter 5 (InfoNCE as a mutual-information bound).
+    """
+    n = _check_count(n, "n")
+    d = _check_count(d, "d")
+    rho = check_in_range(rho, "rho", -1.0, 1.0, low_inclusive=False, high_inclusive=False)
+    g = generator(seed)
+    x = torch.randn(n, d, generator=g, dtype=dtype)
+    y = rho * x + (1 - rho**2) ** 0.5 * torch.randn(n, d, generator=g, dtype=dtype)
+    return x, y
+def digit_strings(
+    n: int, length: int, *, num_digits: int = 10, seed: int = 0, device: torch.device | str | None = None
+) -> torch.Tensor:
+    r"""``n`` strings of ``length`` digits drawn uniformly from :math:`\{0, \dots, \text{num\_digits} - 1\}`.
+
+    Returns an int64 tensor of shape ``(n, length)`` on ``device`` (drawn on the CPU, so the
+    digits are the same on every device). Introduced in Chapter 6 (scheduled sampling: the
+    string-reversal task).
+    """
+    n = _check_count(n, "n")
+    length = _check_count(length, "length")
+    num_digits = _check_count(num_digits, "num_digits", 2)
+    g = generator(seed)
+    return torch.randint(0, num_digits, (n, length), generator=g).to(device or "cpu")
+
+
+def ctc_batch(
+    input_length: int,
+    batch: int,
+    num_classes: int,
+    target_length: int,
+    *,
+    blank: int = 0,
+    vary_lengths: bool = True,
+    seed: int = 0,
+    dtype: torch.dtype = torch.float64,
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    r"""A random CTC problem: log-probabilities, padded targets and both length vectors.
+
+    The log-probabilities are the ``log_softmax`` of standard Gaussian scores, shape
+    ``(input_length, batch, num_classes)``. Targets hold labels other than ``blank``, padded
+    with ``blank`` to ``(batch, target_length)``. With ``vary_lengths`` the target lengths are
+    uniform in ``[1, target_length]`` and the input lengths uniform between the shortest
+    feasible length (:math:`U + r`, repeats included) and ``input_length``; otherwise every
+    length is the maximum (then ``input_length`` must be feasible for every target).
+
+    Returns ``(log_probs, targets, input_lengths, target_lengths)``. Introduced in Chapter 6 (CTC).
+    """
+    T = _check_count(input_length, "input_length")
+    N = _check_count(batch, "batch")
+    C = _check_count(num_classes, "num_classes", 2)
+    U = _check_count(target_length, "target_length")
+    if not 0 <= blank < C:
+        raise ValueError(f"blank must be in [0, {C}); got {blank}")
+    g = generator(seed)
+    log_probs = torch.randn(T, N, C, generator=g, dtype=dtype).log_softmax(-1)
+    labels = torch.randint(0, C - 1, (N, U), generator=g)
+    targets = labels + (labels >= blank).long()  # skip the blank's index
+    if vary_lengths:
+        target_lengths = torch.randint(1, U + 1, (N,), generator=g)
+    else:
+        target_lengths = torch.full((N,), U, dtype=torch.long)
+    cols = torch.arange(U)
+    targets = torch.where(cols < target_lengths[:, None], targets, blank)
+    repeats = ((targets[:, 1:] == targets[:, :-1]) & (cols[1:] < target_lengths[:, None])).sum(1)
+    shortest = target_lengths + repeats
+    if int(shortest.max()) > T:
+        raise ValueError(f"input_length {T} is shorter than a target needs ({int(shortest.max())} frames)")
+    if vary_lengths:
+        u = torch.rand(N, generator=g)
+        input_lengths = shortest + (u * (T - shortest + 1)).long().clamp(max=T - shortest)
+    else:
+        input_lengths = torch.full((N,), T, dtype=torch.long)
+    return log_probs, targets, input_lengths, target_lengths
+# ---------------------------------------------------------------- Chapter 7: generative models
+
+
+def ring_of_gaussians(
+    n: int,
+    *,
+    modes: int = 8,
+    radius: float = 2.0,
+    std: float = 0.05,
+    seed: int = 0,
+    dtype: torch.dtype = torch.float64,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    r"""Samples of an equal mixture of ``modes`` 2-D Gaussians with centres on a circle.
+
+    Mode :math:`k` is :math:`\mathcal N(r(\cos 2\pi k/K, \sin 2\pi k/K), s^2 I)` with
+    :math:`r = ` ``radius`` and :math:`s = ` ``std``: the standard test of whether a GAN covers
+    every mode (Metz et al. 2017). Returns ``(x, centres)`` of shapes ``(n, 2)`` and ``(K, 2)``.
+
+    Introduced in Chapter 7 (GAN losses).
+    """
+    n = _check_count(n, "n")
+    modes = _check_count(modes, "modes")
+    radius = check_nonnegative(radius, "radius")
+    std = check_nonnegative(std, "std")
+    g = generator(seed)
+    angle = 2 * torch.pi * torch.arange(modes, dtype=dtype) / modes
+    centres = radius * torch.stack([torch.cos(angle), torch.sin(angle)], dim=1)
+    which = torch.randint(modes, (n,), generator=g)
+    return centres[which] + std * torch.randn(n, 2, generator=g, dtype=dtype), centres
+
+
+def linear_gaussian_latent(
+    n: int,
+    d: int = 5,
+    k: int = 2,
+    *,
+    noise: float = 0.5,
+    seed: int = 0,
+    dtype: torch.dtype = torch.float64,
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    r"""Samples of probabilistic PCA: :math:`z \sim \mathcal N(0, I_k)`, :math:`x = Wz + b + \sigma\epsilon`.
+
+    :math:`W` (shape ``(d, k)``) and :math:`b` are standard normal, drawn from the same seed;
+    :math:`\sigma = ` ``noise``. The marginal is :math:`x \sim \mathcal N(b, WW^\top + \sigma^2 I)`,
+    so :math:`\log p(x)` and the posterior :math:`p(z \mid x)` are known in closed form
+    (Tipping & Bishop 1999). Returns ``(x, W, b)``.
+
+    Introduced in Chapter 7 (the ELBO).
+    """
+    n = _check_count(n, "n")
+    d = _check_count(d, "d")
+    k = _check_count(k, "k")
+    noise = check_nonnegative(noise, "noise")
+    g = generator(seed)
+    w = torch.randn(d, k, generator=g, dtype=dtype)
+    b = torch.randn(d, generator=g, dtype=dtype)
+    z = torch.randn(n, k, generator=g, dtype=dtype)
+    return z @ w.T + b + noise * torch.randn(n, d, generator=g, dtype=dtype), w, b
