@@ -38,8 +38,8 @@ student: setup
 	@echo "The student edition (no solutions) is built: open file://$(CURDIR)/$(STUDENT_SITE)/index.html"
 
 test: setup browser
-	$(BIN)/ruff check lossbook tests book scripts benchmarks conftest.py
-	$(BIN)/ruff format --check lossbook tests book scripts conftest.py --exclude tests/site
+	$(BIN)/ruff check lossbook tests book scripts _ext conftest.py
+	$(BIN)/ruff format --check lossbook tests book scripts _ext conftest.py --exclude tests/site
 	$(BIN)/python -m pytest -n $(JOBS) --dist loadfile
 	$(MAKE) --no-print-directory notebooks-perturbed
 	$(BIN)/jupyter-book build . $(BUILD_FLAGS)
@@ -52,8 +52,8 @@ site-tests: setup browser
 	$(BIN)/python -m pytest tests/site -p no:xdist --site $(SITE) --student-site $(STUDENT_SITE)
 
 lint: setup
-	$(BIN)/ruff check lossbook tests book scripts benchmarks conftest.py
-	$(BIN)/ruff format --check lossbook tests book scripts conftest.py --exclude tests/site
+	$(BIN)/ruff check lossbook tests book scripts _ext conftest.py
+	$(BIN)/ruff format --check lossbook tests book scripts _ext conftest.py --exclude tests/site
 
 unit: setup
 	$(BIN)/python -m pytest tests -n $(JOBS)

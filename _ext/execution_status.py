@@ -81,6 +81,10 @@ class ExecutionStatus(Directive):
             ref = record["reference"]
             pert = record.get("perturbed", {})
             notebooks = sorted(set(ref["notebooks"]) | set(pert.get("notebooks", {})))
+
+            def entry_of(key, path):
+                return record.get(key, {}).get("notebooks", {}).get(path, {})
+
             rows = []
             for path in notebooks:
                 docname = Path(path).with_suffix("").as_posix()
@@ -92,12 +96,13 @@ class ExecutionStatus(Directive):
                 for key, _ in PASSES:
                     entry = record.get(key, {}).get("notebooks", {}).get(path)
                     cells.append(f"{entry['seconds']:.1f} s" if entry else "—")
-                outcome = {record.get(k, {}).get("notebooks", {}).get(path, {}).get("outcome") for k, _ in PASSES}
+                outcome = {
+                    record.get(k, {}).get("notebooks", {}).get(path, {}).get("outcome") for k, _ in PASSES
+                }
                 outcome.discard(None)
                 cells.append("passed" if outcome == {"passed"} else ", ".join(sorted(outcome)) or "—")
                 rows.append(cells)
-            total = [sum(record.get(k, {}).get("notebooks", {}).get(p, {}).get("seconds", 0) for p in notebooks)
-                     for k, _ in PASSES]
+            total = [sum(entry_of(k, p).get("seconds", 0) for p in notebooks) for k, _ in PASSES]
             rows.append(["all notebooks", *(f"{t:.1f} s" for t in total), ""])
             out.append(
                 nodes.paragraph(

@@ -29,7 +29,7 @@ import statistics
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
@@ -48,7 +48,7 @@ class Case:
     peer: Callable[..., torch.Tensor]
     peer_name: str
     differentiable: tuple[int, ...] = (0,)  # which inputs need a gradient
-    tags: tuple[str, ...] = field(default_factory=tuple)
+    same_loss: bool = True  # False where the peer is another loss, timed for scale
 
 
 # --------------------------------------------------------------------------- inputs
@@ -99,6 +99,52 @@ def _two_distributions(n, c):
     return make
 
 
+def _embeddings(batch, dim, per_class):
+    def make(device, g):
+        x = F.normalize(torch.randn(batch, dim, generator=g), dim=1).to(device)
+        y = torch.arange(batch // per_class).repeat_interleave(per_class).to(device)
+        return x, y
+
+    return make
+
+
+def _triplets(batch, dim):
+    def make(device, g):
+        return tuple(torch.randn(batch, dim, generator=g).to(device) for _ in range(3))
+
+    return make
+
+
+def _views(batch, dim):
+    def make(device, g):
+        z1 = torch.randn(batch, dim, generator=g)
+        z2 = z1 + 0.5 * torch.randn(batch, dim, generator=g)
+        return z1.to(device), z2.to(device)
+
+    return make
+
+
+def _ctc(T, N, C, U):
+    def make(device, g):
+        logits = torch.randn(T, N, C, generator=g)
+        log_probs = torch.log_softmax(logits, dim=2).to(device)
+        targets = torch.randint(1, C, (N, U), generator=g).to(device)
+        input_lengths = torch.full((N,), T, dtype=torch.long).to(device)
+        target_lengths = torch.randint(U // 2, U + 1, (N,), generator=g).to(device)
+        return log_probs, targets, input_lengths, target_lengths
+
+    return make
+
+
+def _latent(n, d):
+    def make(device, g):
+        mu = torch.randn(n, d, generator=g).to(device)
+        logvar = (0.5 * torch.randn(n, d, generator=g)).to(device)
+        return mu, logvar
+
+    return make
+
+
 # --------------------------------------------------------------------------- peers without a built-in
 
 
@@ -128,10 +174,66 @@ def _focal_peer():
         return formula, "formula (torchvision's)"
 
 
+def _batch_all_mask(x, y, margin=0.2):
+    """The textbook batch-all: a (B, B, B) mask of valid triplets, then all their losses."""
+    d = torch.cdist(x, x)
+    same = y[:, None] == y[None, :]
+    pos = same & ~torch.eye(len(y), dtype=torch.bool, device=y.device)
+    a, p, n = torch.where(pos[:, :, None] & ~same[:, None, :])
+    return torch.relu(d[a, p] - d[a, n] + margin).mean()
+
+
+def _batch_hard_mask(x, y, margin=0.2):
+    d = torch.cdist(x, x)
+    same = y[:, None] == y[None, :]
+    pos = same & ~torch.eye(len(y), dtype=torch.bool, device=y.device)
+    hardest_pos = torch.where(pos, d, torch.zeros_like(d)).amax(1)
+    hardest_neg = torch.where(same, torch.full_like(d, float("inf")), d).amin(1)
+    return torch.relu(hardest_pos - hardest_neg + margin).mean()
+
+
+def _simclr_formula(z1, z2, tau=0.1):
+    z = F.normalize(torch.cat([z1, z2]), dim=1)
+    sim = (z @ z.T / tau).masked_fill(torch.eye(len(z), dtype=torch.bool, device=z.device), float("-inf"))
+    n = len(z1)
+    target = torch.cat([torch.arange(n, 2 * n), torch.arange(n)]).to(z.device)
+    return F.cross_entropy(sim, target)
+
+
+def _kl_standard_normal_formula(mu, logvar):
+    q = torch.distributions.Normal(mu, torch.exp(0.5 * logvar))
+    p = torch.distributions.Normal(torch.zeros_like(mu), torch.ones_like(mu))
+    return torch.distributions.kl_divergence(q, p).sum(1).mean()
+
+
+def _pml_peers():
+    """pytorch-metric-learning's triplet losses and NT-Xent, when installed (an optional extra)."""
+    try:
+        from pytorch_metric_learning import losses, miners, reducers
+    except Exception:
+        return {}
+    triplet = losses.TripletMarginLoss(margin=0.2, reducer=reducers.MeanReducer())
+    hard = miners.BatchHardMiner()
+    nt = losses.NTXentLoss(temperature=0.1)
+
+    def nt_xent(z1, z2):
+        labels = torch.cat([torch.arange(len(z1)), torch.arange(len(z1))]).to(z1.device)
+        return nt(torch.cat([z1, z2]), labels)
+
+    return {
+        "all": lambda x, y: triplet(x, y),
+        "batch_hard": lambda x, y: triplet(x, y, hard(x, y)),
+        "nt_xent": nt_xent,
+    }
+
+
 def _cases() -> list[Case]:
     from . import classification as C
+    from . import generative as G
+    from . import metric as M
     from . import probabilistic as P
     from . import regression as R
+    from . import sequence as S
 
     focal_peer, focal_name = _focal_peer()
     specs = [
@@ -189,6 +291,14 @@ def _cases() -> list[Case]:
             _binary((64,)),
         ),
         (
+            "classification.focal (overhead vs cross-entropy)",
+            lambda z, y: C.focal(z, y, gamma=2.0),
+            F.binary_cross_entropy_with_logits,
+            "F.binary_cross_entropy_with_logits",
+            _binary((10**7,)),
+            _binary((64,)),
+        ),
+        (
             "probabilistic.kl_div (batchmean)",
             lambda lq, p: P.kl_div(lq, p, reduction="batchmean"),
             lambda lq, p: F.kl_div(lq, p, reduction="batchmean"),
@@ -197,10 +307,98 @@ def _cases() -> list[Case]:
             _two_distributions(64, 10),
         ),
     ]
+    specs += [
+        (
+            "metric.pairwise_distances",
+            lambda x, y: M.pairwise_distances(x).sum(),
+            lambda x, y: torch.cdist(x, x).sum(),
+            "torch.cdist",
+            _embeddings(512, 128, 4),
+            _embeddings(64, 32, 4),
+        ),
+        (
+            "metric.triplet_margin_loss",
+            lambda a, p, n: M.triplet_margin_loss(a, p, n, margin=0.2),
+            lambda a, p, n: F.triplet_margin_loss(a, p, n, margin=0.2, eps=0.0),
+            "F.triplet_margin_loss",
+            _triplets(4096, 128),
+            _triplets(64, 32),
+        ),
+        (
+            "metric.triplet_loss (batch-all)",
+            lambda x, y: M.triplet_loss(x, y, margin=0.2, mining="all"),
+            _batch_all_mask,
+            "formula (B³ mask)",
+            _embeddings(512, 128, 4),
+            _embeddings(64, 32, 4),
+        ),
+        (
+            "metric.triplet_loss (batch-hard)",
+            lambda x, y: M.triplet_loss(x, y, margin=0.2, mining="batch_hard"),
+            _batch_hard_mask,
+            "formula (masked max/min)",
+            _embeddings(512, 128, 4),
+            _embeddings(64, 32, 4),
+        ),
+        (
+            "metric.nt_xent",
+            lambda a, b: M.nt_xent(a, b, temperature=0.1),
+            _simclr_formula,
+            "formula (SimCLR)",
+            _views(512, 128),
+            _views(64, 32),
+        ),
+        (
+            "sequence.ctc_loss",
+            S.ctc_loss,
+            F.ctc_loss,
+            "F.ctc_loss",
+            _ctc(128, 256, 32, 30),
+            _ctc(20, 2, 8, 5),
+        ),
+        (
+            "generative.kl_standard_normal",
+            G.kl_standard_normal,
+            _kl_standard_normal_formula,
+            "torch.distributions",
+            _latent(4096, 1000),
+            _latent(64, 16),
+        ),
+    ]
+    pml = _pml_peers()
+    for mining, label in (("all", "batch-all"), ("batch_hard", "batch-hard")):
+        if mining in pml:
+            specs.append(
+                (
+                    f"metric.triplet_loss ({label})",
+                    lambda x, y, m=mining: M.triplet_loss(x, y, margin=0.2, mining=m),
+                    pml[mining],
+                    "pytorch-metric-learning",
+                    _embeddings(512, 128, 4),
+                    _embeddings(64, 32, 4),
+                )
+            )
+    if "nt_xent" in pml:
+        specs.append(
+            (
+                "metric.nt_xent",
+                lambda a, b: M.nt_xent(a, b, temperature=0.1),
+                pml["nt_xent"],
+                "pytorch-metric-learning",
+                _views(512, 128),
+                _views(64, 32),
+            )
+        )
+    differentiable = {"generative.kl_standard_normal": (0, 1), "metric.nt_xent": (0, 1)}
+    differentiable["metric.triplet_margin_loss"] = (0, 1, 2)
     cases = []
     for name, ours, peer, peer_name, large, small in specs:
-        cases.append(Case(name, "large", large, ours, peer, peer_name))
-        cases.append(Case(name, "small", small, ours, peer, peer_name))
+        grads = differentiable.get(name, (0,))
+        same = "overhead" not in name
+        for size, inputs in (("large", large), ("small", small)):
+            cases.append(
+                Case(name, size, inputs, ours, peer, peer_name, differentiable=grads, same_loss=same)
+            )
     return cases
 
 
@@ -294,7 +492,7 @@ def run_case(case: Case, device: torch.device, repeats: int) -> dict:
     inputs = case.inputs(device, g)
     ours_value = float(_forward_backward(case.ours, inputs, case.differentiable).detach())
     peer_value = float(_forward_backward(case.peer, inputs, case.differentiable).detach())
-    same = math.isclose(ours_value, peer_value, rel_tol=1e-4, abs_tol=1e-6)
+    same = math.isclose(ours_value, peer_value, rel_tol=1e-4, abs_tol=1e-6) if case.same_loss else None
     ours, peer = time_pair(case, inputs, device, repeats)
     a, b = statistics.median(ours), statistics.median(peer)
     return {
@@ -380,7 +578,7 @@ def format_table(results: list[dict]) -> str:
     for r in results:
         spread = f"{100 * r['ours_spread']:.0f}%/{100 * r['peer_spread']:.0f}%"
         memory = f"{_human_bytes(r['ours_peak_bytes'])}/{_human_bytes(r['peer_peak_bytes'])}"
-        flag = "" if r["same_value"] else "  (values differ!)"
+        flag = "  (values differ!)" if r["same_value"] is False else ""
         lines.append(
             f"{r['name']:52s} {r['size']:5s} {r['shape']:10s} {_human_time(r['ours_s']):>10s} "
             f"{_human_time(r['peer_s']):>10s} {r['ratio']:6.2f} {spread:>13s} {memory:>21s}  "

@@ -4,7 +4,7 @@ Two families of objectives for models that *generate* data:
 
 * **variational autoencoders** maximise the evidence lower bound (ELBO). The pieces are the
   closed-form KL divergence of a diagonal Gaussian to the standard normal
-  (:func:`gaussian_kl`), the reparameterised sample :func:`reparameterize`, the diagonal
+  (:func:`kl_standard_normal`), the reparameterised sample :func:`reparameterize`, the diagonal
   Gaussian log-density :func:`diag_gaussian_log_prob`, and the loss itself,
   :func:`elbo_loss` (the negative ELBO, with the β of the β-VAE and optional free bits).
   :func:`active_units` counts the latent dimensions a trained encoder uses;
@@ -50,8 +50,8 @@ __all__ = [
     "diag_gaussian_log_prob",
     "elbo_loss",
     "gan_discriminator_loss",
-    "gaussian_kl",
-    "gaussian_kl_grad",
+    "kl_standard_normal",
+    "kl_standard_normal_grad",
     "gradient_penalty",
     "minimax_generator_loss",
     "minimax_generator_loss_grad",
@@ -64,7 +64,7 @@ __all__ = [
 ]
 
 GAUSSIAN_KL_REDUCTIONS: tuple[str, ...] = ("batchmean", "none", "sum", "mean")
-"""The reductions :func:`gaussian_kl` accepts; ``"batchmean"`` is the VAE's convention."""
+"""The reductions :func:`kl_standard_normal` accepts; ``"batchmean"`` is the VAE's convention."""
 
 _LOG_2PI = math.log(2 * math.pi)
 
@@ -99,7 +99,7 @@ def _mu_logvar(mu: object, logvar: object) -> tuple[torch.Tensor, torch.Tensor]:
 # ----------------------------------------------------------------------------- the VAE
 
 
-def gaussian_kl(mu, logvar, *, reduction: str = "batchmean") -> torch.Tensor:
+def kl_standard_normal(mu, logvar, *, reduction: str = "batchmean") -> torch.Tensor:
     r"""Closed-form :math:`\mathrm{KL}(\mathcal N(\mu, \operatorname{diag}\sigma^2)\,\|\,\mathcal N(0, I))`.
 
     .. math::
@@ -131,8 +131,8 @@ def gaussian_kl(mu, logvar, *, reduction: str = "batchmean") -> torch.Tensor:
     return out.to(mu.dtype)
 
 
-def gaussian_kl_grad(mu, logvar) -> tuple[torch.Tensor, torch.Tensor]:
-    r"""Gradient of the summed :func:`gaussian_kl`: :math:`(\mu,\ \tfrac12(\sigma^2 - 1))`."""
+def kl_standard_normal_grad(mu, logvar) -> tuple[torch.Tensor, torch.Tensor]:
+    r"""Gradient of the summed :func:`kl_standard_normal`: :math:`(\mu,\ \tfrac12(\sigma^2 - 1))`."""
     mu, logvar = _mu_logvar(mu, logvar)
     return mu.clone(), 0.5 * torch.expm1(logvar)
 
@@ -228,7 +228,7 @@ def elbo_loss(
             f"{tuple(recon_nll.shape)} and mu {tuple(mu.shape)}"
         )
     check_same_device(("mu", mu), ("recon_nll", recon_nll))
-    kl = gaussian_kl(mu, logvar, reduction="none")  # (n, d)
+    kl = kl_standard_normal(mu, logvar, reduction="none")  # (n, d)
     if free_bits > 0:
         n = mu.shape[0]
         kl_dims = kl.mean(0) if n else kl.sum(0)

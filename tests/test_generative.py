@@ -31,7 +31,7 @@ def torch_kl(mu, logvar):
     return torch.distributions.kl_divergence(q, p)
 
 
-# -------------------------------------------------------------------------- gaussian_kl
+# -------------------------------------------------------------------------- kl_standard_normal
 
 
 class TestGaussianKl:
@@ -46,83 +46,83 @@ class TestGaussianKl:
             ("mean", ref.mean()),
             ("batchmean", ref.sum(-1).mean()),
         ]:
-            torch.testing.assert_close(gen.gaussian_kl(mu, lv, reduction=reduction), expected)
-        ours = torch.autograd.grad(gen.gaussian_kl(mu, lv, reduction="sum"), (mu, lv))
+            torch.testing.assert_close(gen.kl_standard_normal(mu, lv, reduction=reduction), expected)
+        ours = torch.autograd.grad(gen.kl_standard_normal(mu, lv, reduction="sum"), (mu, lv))
         theirs = torch.autograd.grad(ref.sum(), (mu, lv))
         for a, b in zip(ours, theirs, strict=True):
             torch.testing.assert_close(a, b)
 
     def test_default_is_sum_over_latent_mean_over_batch(self):
         mu, lv = randn((7, 3), 2), randn((7, 3), 3)
-        torch.testing.assert_close(gen.gaussian_kl(mu, lv), torch_kl(mu, lv).sum(1).mean())
+        torch.testing.assert_close(gen.kl_standard_normal(mu, lv), torch_kl(mu, lv).sum(1).mean())
 
     def test_reduction_algebra(self):
         mu, lv = randn((6, 4), 4), randn((6, 4), 5)
-        none = gen.gaussian_kl(mu, lv, reduction="none")
+        none = gen.kl_standard_normal(mu, lv, reduction="none")
         assert none.shape == (6, 4)
-        torch.testing.assert_close(gen.gaussian_kl(mu, lv, reduction="sum"), none.sum())
-        torch.testing.assert_close(gen.gaussian_kl(mu, lv, reduction="mean"), none.mean())
-        torch.testing.assert_close(gen.gaussian_kl(mu, lv, reduction="batchmean"), none.sum() / 6)
+        torch.testing.assert_close(gen.kl_standard_normal(mu, lv, reduction="sum"), none.sum())
+        torch.testing.assert_close(gen.kl_standard_normal(mu, lv, reduction="mean"), none.mean())
+        torch.testing.assert_close(gen.kl_standard_normal(mu, lv, reduction="batchmean"), none.sum() / 6)
 
     def test_closed_form_gradient_equals_autograd(self):
         mu = randn((5, 3), 6).requires_grad_(True)
         lv = randn((5, 3), 7).requires_grad_(True)
-        gen.gaussian_kl(mu, lv, reduction="sum").backward()
-        g_mu, g_lv = gen.gaussian_kl_grad(mu.detach(), lv.detach())
+        gen.kl_standard_normal(mu, lv, reduction="sum").backward()
+        g_mu, g_lv = gen.kl_standard_normal_grad(mu.detach(), lv.detach())
         torch.testing.assert_close(g_mu, mu.grad)
         torch.testing.assert_close(g_lv, lv.grad)
 
     def test_gradcheck(self):
         lv = randn((3, 2), 9)
-        assert_gradcheck(lambda m: gen.gaussian_kl(m, lv), randn((3, 2), 8))
+        assert_gradcheck(lambda m: gen.kl_standard_normal(m, lv), randn((3, 2), 8))
         mu = randn((3, 2), 10)
-        assert_gradcheck(lambda v: gen.gaussian_kl(mu, v), randn((3, 2), 11))
+        assert_gradcheck(lambda v: gen.kl_standard_normal(mu, v), randn((3, 2), 11))
 
     def test_stable_for_extreme_log_variance(self):
         lv = torch.tensor([[-1e4, -50.0, 0.0, 1e-9, 50.0]], dtype=D64)
         mu = torch.zeros_like(lv)
-        out = gen.gaussian_kl(mu, lv, reduction="none")
+        out = gen.kl_standard_normal(mu, lv, reduction="none")
         assert torch.isfinite(out).all()
         assert out[0, 0].item() == pytest.approx(0.5 * (1e4 - 1))
         # near sigma^2 = 1 the naive exp(lv) - 1 - lv loses every digit; expm1 keeps them
         assert out[0, 3].item() == pytest.approx(0.25 * 1e-18, rel=1e-6)
         for dtype in (torch.float32, torch.float16, torch.bfloat16):
             lv_d = torch.tensor([[-1e4, -20.0, 0.0, 5.0]], dtype=dtype)
-            o = gen.gaussian_kl(torch.zeros_like(lv_d), lv_d, reduction="none")
+            o = gen.kl_standard_normal(torch.zeros_like(lv_d), lv_d, reduction="none")
             assert o.dtype == dtype and torch.isfinite(o).all()
 
     def test_keeps_dtype_and_device(self):
         for dtype in (torch.float32, D64, torch.bfloat16):
             mu, lv = randn((3, 2), 0, dtype), randn((3, 2), 1, dtype)
             for reduction in gen.GAUSSIAN_KL_REDUCTIONS:
-                out = gen.gaussian_kl(mu, lv, reduction=reduction)
+                out = gen.kl_standard_normal(mu, lv, reduction=reduction)
                 assert out.dtype == dtype and out.device == mu.device
 
     def test_array_likes_accepted(self):
-        out = gen.gaussian_kl([[1.0, 0.0]], [[0.0, 0.0]])
+        out = gen.kl_standard_normal([[1.0, 0.0]], [[0.0, 0.0]])
         assert out.item() == pytest.approx(0.5)
 
     def test_empty_batch_gives_zero_that_backpropagates(self):
         mu = torch.zeros(0, 3, requires_grad=True)
-        out = gen.gaussian_kl(mu, torch.zeros(0, 3))
+        out = gen.kl_standard_normal(mu, torch.zeros(0, 3))
         assert out.item() == 0.0
         out.backward()
 
     def test_rejects_unknown_reduction(self):
         with pytest.raises(ValueError, match="reduction must be one of"):
-            gen.gaussian_kl(randn((2, 2), 0), randn((2, 2), 1), reduction="avg")
+            gen.kl_standard_normal(randn((2, 2), 0), randn((2, 2), 1), reduction="avg")
 
     def test_rejects_shape_mismatch(self):
         with pytest.raises(ValueError, match="mu and logvar must have the same shape"):
-            gen.gaussian_kl(randn((2, 3), 0), randn((2, 1), 1))
+            gen.kl_standard_normal(randn((2, 3), 0), randn((2, 1), 1))
 
     def test_rejects_integer_input(self):
         with pytest.raises(TypeError, match="mu must be a floating-point"):
-            gen.gaussian_kl(torch.zeros(2, 2, dtype=torch.long), randn((2, 2), 1))
+            gen.kl_standard_normal(torch.zeros(2, 2, dtype=torch.long), randn((2, 2), 1))
 
     def test_rejects_scalar(self):
         with pytest.raises(ValueError, match="mu must have at least one dimension"):
-            gen.gaussian_kl(torch.tensor(0.0), torch.tensor(0.0))
+            gen.kl_standard_normal(torch.tensor(0.0), torch.tensor(0.0))
 
 
 @settings(max_examples=60, deadline=None)
@@ -134,7 +134,7 @@ def test_kl_is_nonnegative_and_zero_only_at_standard_normal(mus, lvs):
     k = min(len(mus), len(lvs))
     mu = torch.tensor([mus[:k]], dtype=D64)
     lv = torch.tensor([lvs[:k]], dtype=D64)
-    kl = gen.gaussian_kl(mu, lv, reduction="none")
+    kl = gen.kl_standard_normal(mu, lv, reduction="none")
     assert (kl >= 0).all()
     # each coordinate's KL is at least mu^2 / 2 and at least (s^2 - 1 - log s^2) / 2 > 0 off s^2 = 1
     assert torch.all(kl >= 0.5 * mu**2 - 1e-12)
@@ -145,8 +145,8 @@ def test_kl_is_nonnegative_and_zero_only_at_standard_normal(mus, lvs):
 @settings(max_examples=40, deadline=None)
 @given(st.floats(-3, 3), st.floats(-4, 4))
 def test_kl_is_even_in_mu(m, v):
-    a = gen.gaussian_kl(torch.tensor([[m]], dtype=D64), torch.tensor([[v]], dtype=D64))
-    b = gen.gaussian_kl(torch.tensor([[-m]], dtype=D64), torch.tensor([[v]], dtype=D64))
+    a = gen.kl_standard_normal(torch.tensor([[m]], dtype=D64), torch.tensor([[v]], dtype=D64))
+    b = gen.kl_standard_normal(torch.tensor([[-m]], dtype=D64), torch.tensor([[v]], dtype=D64))
     assert a.item() == b.item()
 
 

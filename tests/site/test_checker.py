@@ -14,7 +14,7 @@ import pytest
 from browser import check_pages
 from PIL import Image
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "scripts" / "sphinx"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "_ext"))
 from offline_site import MATHJAX_ENTRY, mathjax_source  # noqa: E402
 
 HEAD = """<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>{title}</title>

@@ -6,11 +6,11 @@
 site, so no page asks a CDN for anything and the site reads from a zip of ``_build/html``.
 A build without the files fails with the command that installs them.
 
-*Clean pages*: a favicon (so browsers do not ask for a missing ``/favicon.ico``), a valid
-default colour mode for the theme (its script logs a console error without one), and no
-script included twice on a page (sphinx-thebe adds its configuration twice, which is a
-``SyntaxError`` in every page's console). The site tests in ``tests/site`` check all of this
-in a real browser.
+*Clean pages*: no script included twice on a page (sphinx-thebe adds its configuration twice,
+which is a ``SyntaxError`` in every page's console). The favicon and the theme's default colour
+mode, which need no code, are settings in ``_config.yml`` (``html.favicon``,
+``html_context.default_mode``). The site tests in ``tests/site`` check all of this in a real
+browser.
 
 *Student edition*: with ``LOSSBOOK_EDITION=student`` in the environment (``make student``)
 sphinx-exercise's ``hide_solutions`` is switched on, so the exercises' solutions are left
@@ -48,9 +48,6 @@ def _config_inited(app: Sphinx, config: Config) -> None:
     # A remote MathJax (Sphinx's default is a CDN address) is replaced by the local copy.
     if not config.mathjax_path or "://" in config.mathjax_path or config.mathjax_path.startswith("//"):
         config.mathjax_path = f"mathjax/{MATHJAX_ENTRY}"
-    if not config.html_favicon:
-        config.html_favicon = str(Path(__file__).with_name("favicon.svg"))
-    config.html_context = {"default_mode": "auto", **(config.html_context or {})}
     if edition() == "student":
         config.hide_solutions = True
         # The page sources (`_sources/`, the download button's .md / .ipynb) hold the
