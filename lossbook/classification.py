@@ -270,13 +270,12 @@ def _class_weight(weight, z: torch.Tensor, num_classes: int) -> torch.Tensor | N
     return weight
 
 
-def _ce_targets(input, target, weight, ignore_index, label_smoothing):
-    """Validate the arguments of :func:`cross_entropy`; return the per-sample target mass.
+def _ce_validate(input, target, weight, ignore_index, label_smoothing):
+    """Validate the arguments of :func:`cross_entropy`.
 
-    Returns ``(z, q, norm)`` with ``z`` the logits (class dimension last, in the
-    compute dtype), ``q`` the unnormalised target mass per class (weights and smoothing
-    included, zero for ignored samples), ``norm`` the per-sample normaliser of the
-    ``"mean"`` reduction (``None`` for probability targets, whose mean is over samples).
+    Returns ``(z, t, w, eps)``: the logits with the class dimension last, in the compute dtype;
+    the target (class indices, or probabilities with the class dimension last); the class
+    weights in the compute dtype or ``None``; the smoothing :math:`\varepsilon`.
     """
     z = as_float_tensor(input, "input")
     if z.dim() == 0:
@@ -312,11 +311,31 @@ def _ce_targets(input, target, weight, ignore_index, label_smoothing):
     w = None if weight is None else weight.to(zc.dtype)
     if probabilities:
         check_unit_interval(t, "target", "probabilities")
-        q = _class_last(t.to(zc.dtype)) * (1 - eps) + eps / num_classes
-        if w is not None:
-            q = q * w
-        return zc, q, None
+        return zc, _class_last(t.to(zc.dtype)), w, eps
     check_class_indices(t, num_classes, "target", ignore_index=ignore_index)
+    return zc, t, w, eps
+
+
+def _probability_mass(zc, t, w, eps):
+    """The target mass ``q = w * ((1 - eps) t + eps / C)`` of probability targets."""
+    q = t * (1 - eps) + eps / zc.shape[-1]
+    return q if w is None else q * w
+
+
+def _ce_targets(input, target, weight, ignore_index, label_smoothing):
+    """Validate the arguments of :func:`cross_entropy`; return the per-sample target mass.
+
+    Returns ``(z, q, norm)`` with ``z`` the logits (class dimension last, in the
+    compute dtype), ``q`` the unnormalised target mass per class (weights and smoothing
+    included, zero for ignored samples), ``norm`` the per-sample normaliser of the
+    ``"mean"`` reduction (``None`` for probability targets, whose mean is over samples).
+    This dense form is the definition; :func:`cross_entropy` computes the same loss without
+    building ``q`` for index targets.
+    """
+    zc, t, w, eps = _ce_validate(input, target, weight, ignore_index, label_smoothing)
+    if t.is_floating_point():
+        return zc, _probability_mass(zc, t, w, eps), None
+    num_classes = zc.shape[-1]
     keep = t != ignore_index
     safe = torch.where(keep, t, torch.zeros_like(t))
     onehot = torch.nn.functional.one_hot(safe, num_classes).to(zc.dtype)
@@ -364,12 +383,28 @@ def cross_entropy(
 
     Reference: Goodfellow, Bengio & Courville (2016), §6.2.2.3; Szegedy et al. (2016) for smoothing.
     """
-    zc, q, norm = _ce_targets(input, target, weight, ignore_index, label_smoothing)
+    zc, t, w, eps = _ce_validate(input, target, weight, ignore_index, label_smoothing)
     check_reduction(reduction)
     dtype = input.dtype if isinstance(input, torch.Tensor) else zc.dtype
-    logp = log_softmax(zc, dim=-1)
-    loss = -(q * logp).sum(dim=-1)
-    return reduce(loss, reduction, weight=norm).to(dtype)
+    # torch's fused log-softmax computes the same max-shifted form as log_softmax above (a test
+    # keeps the two equal), in one pass and with a one-pass backward.
+    logp = torch.log_softmax(zc, dim=-1)
+    if t.is_floating_point():  # class probabilities: the dense target mass
+        q = _probability_mass(zc, t, w, eps)
+        return reduce(-(q * logp).sum(dim=-1), reduction).to(dtype)
+    # Class indices: -sum_c q_c log p_c without building q, by picking the labelled log-probability
+    # (the one-hot part) and adding the smoothing part eps/C * sum_c w_c (-log p_c) only when
+    # eps > 0; the same value as the dense form, in one pass over the logits.
+    keep = t != ignore_index
+    safe = torch.where(keep, t, torch.zeros_like(t))
+    nll = -logp.gather(-1, safe.unsqueeze(-1)).squeeze(-1)
+    w_y = nll.new_ones(()) if w is None else w[safe]
+    loss = w_y * nll if eps == 0 else (1 - eps) * w_y * nll
+    if eps > 0:
+        spread = -logp.mean(dim=-1) if w is None else -(logp * w).sum(dim=-1) / logp.shape[-1]
+        loss = loss + eps * spread
+    keep_f = keep.to(loss.dtype)
+    return reduce(loss * keep_f, reduction, weight=w_y * keep_f).to(dtype)
 
 
 def cross_entropy_grad(

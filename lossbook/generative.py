@@ -220,14 +220,15 @@ def elbo_loss(
     free_bits = check_nonnegative(free_bits, "free_bits")
     if free_bits > 0 and reduction == "none":
         raise ValueError('free_bits > 0 clamps a batch average, so reduction must be "mean" or "sum"')
-    mu, logvar = _mu_logvar(mu, logvar)
     recon_nll = as_float_tensor(recon_nll, "recon_nll", like=mu)
+    mu = as_float_tensor(mu, "mu", like=recon_nll)
+    check_same_device(("recon_nll", recon_nll), ("mu", mu))
+    mu, logvar = _mu_logvar(mu, logvar)
     if mu.dim() != 2 or recon_nll.shape != mu.shape[:1]:
         raise ValueError(
             f"recon_nll must have shape (n,) and mu, logvar shape (n, d); got recon_nll "
             f"{tuple(recon_nll.shape)} and mu {tuple(mu.shape)}"
         )
-    check_same_device(("mu", mu), ("recon_nll", recon_nll))
     kl = kl_standard_normal(mu, logvar, reduction="none")  # (n, d)
     if free_bits > 0:
         n = mu.shape[0]

@@ -12,7 +12,7 @@ functions rather than stateful objects:
   :func:`torch.nn.functional.triplet_margin_loss`), :func:`triplet_loss` on a labelled batch
   (mine, then reduce), :func:`contrastive_loss` on pairs, :func:`nt_xent` and
   :func:`info_nce` as cross-entropies over similarity logits;
-* **retrieval** — :func:`recall_at_k`; and **at scale** — :func:`all_gather_with_grad`
+* **retrieval** — :func:`recall_at_k`; and **at scale** — :func:`all_gather_differentiable`
   so that :func:`nt_xent` can take its negatives from every process.
 
 Label conventions are stated where they are chosen: :func:`contrastive_loss` takes
@@ -47,7 +47,7 @@ __all__ = [
     "TRIPLET_KINDS",
     "TRIPLET_REDUCTIONS",
     "TripletCounts",
-    "all_gather_with_grad",
+    "all_gather_differentiable",
     "batch_hard_triplets",
     "contrastive_loss",
     "contrastive_loss_grad",
@@ -240,6 +240,7 @@ def triplet_margin_loss_grad(
     n = as_float_tensor(negative, "negative", like=a)
     check_same_shape(a, p, ("anchor", "positive"))
     check_same_shape(a, n, ("anchor", "negative"))
+    check_same_device(("anchor", a), ("positive", p), ("negative", n))
     margin = check_nonnegative(margin, "margin")
     if _check_distance(distance) == "cosine":
         raise ValueError("distance must be 'euclidean' or 'squared_euclidean' for the closed-form gradient")
@@ -514,10 +515,10 @@ def info_nce_from_scores(scores, *, reduction: str = "mean") -> torch.Tensor:
 
     Reference: van den Oord, Li & Vinyals (2018), eq. (4).
     """
+    check_reduction(reduction)
     s = _check_matrix(as_float_tensor(scores, "scores"), "scores")
     if s.shape[0] != s.shape[1]:
         raise ValueError(f"scores must be a square matrix (queries x keys); got shape {tuple(s.shape)}")
-    check_reduction(reduction)
     (sc,) = upcast(s)
     target = torch.arange(s.shape[0], device=s.device)
     return reduce(F.cross_entropy(sc, target, reduction="none"), reduction).to(s.dtype)
@@ -566,7 +567,7 @@ class _AllGather(torch.autograd.Function):
         return grad.chunk(dist.get_world_size(ctx.group))[ctx.rank], None
 
 
-def all_gather_with_grad(x: torch.Tensor, group=None) -> torch.Tensor:
+def all_gather_differentiable(x: torch.Tensor, group=None) -> torch.Tensor:
     r"""Concatenate ``x`` from every process (in rank order), keeping the gradient path.
 
     The backward pass all-reduces (sums) the gradient of the gathered tensor and returns this
@@ -596,7 +597,7 @@ def nt_xent(z1, z2, *, temperature: float = 0.5, reduction: str = "mean", gather
         temperature: :math:`\tau > 0`.
         reduction: ``"none"`` (one loss per local anchor, ``z1`` rows first) | ``"mean"`` | ``"sum"``.
         gather: take the negatives from every process of ``group`` (``torch.distributed``), with
-            :func:`all_gather_with_grad`. The anchors stay local: ``"mean"`` averages this process's
+            :func:`all_gather_differentiable`. The anchors stay local: ``"mean"`` averages this process's
             :math:`2N` anchors, so the average of the processes' losses is the loss of the global
             batch (every process must hold the same ``N``), and the gradient of their *sum*
             w.r.t. the local embeddings is what back-propagation delivers.
@@ -617,8 +618,8 @@ def nt_xent(z1, z2, *, temperature: float = 0.5, reduction: str = "mean", gather
         import torch.distributed as dist
 
         rank, world = dist.get_rank(group), dist.get_world_size(group)
-        g1 = all_gather_with_grad(local[:n].contiguous(), group)
-        g2 = all_gather_with_grad(local[n:].contiguous(), group)
+        g1 = all_gather_differentiable(local[:n].contiguous(), group)
+        g2 = all_gather_differentiable(local[n:].contiguous(), group)
         keys, big_n, offset = torch.cat([g1, g2]), n * world, n * rank
     else:
         keys, big_n, offset = local, n, 0

@@ -491,7 +491,444 @@ def _probabilistic_rows() -> list[Loss]:
     return rows
 
 
-REGISTRY: tuple[Loss, ...] = tuple(_regression_rows() + _classification_rows() + _probabilistic_rows())
+# ---------------------------------------------------------------- metric learning
+
+
+def _triplet_sample(margin=1.0, distance="euclidean", shape=(5, 3), gap=0.05):
+    """Anchor, positive and negative rows with every ``d(a, p) - d(a, n) + margin`` at least
+    ``gap`` from 0 (the hinge): each triplet near it gets a fresh negative."""
+
+    def dist(u, v):
+        if distance == "cosine":
+            return 1 - torch.nn.functional.cosine_similarity(u, v, dim=-1)
+        sq = ((u - v) ** 2).sum(-1)
+        return sq if distance == "squared_euclidean" else sq.sqrt()
+
+    def sample(dtype, device, g):
+        a, p, n = (torch.randn(shape, generator=g, dtype=torch.float64) for _ in range(3))
+        for _ in range(20):
+            close = (dist(a, p) - dist(a, n) + margin).abs() < gap
+            if not close.any():
+                break
+            n = torch.where(close[:, None], torch.randn(shape, generator=g, dtype=torch.float64), n)
+        else:
+            raise AssertionError("could not move the triplets away from the hinge")
+        args = tuple(t.to(dtype=dtype, device=device) for t in (a, p, n))
+        return args, {"margin": margin, "distance": distance}
+
+    return sample
+
+
+def _pair_sample(margin=2.0, shape=(6, 3), gap=0.05):
+    """Pairs ``(x1, x2)`` with labels in {0, 1}; every distance at least ``gap`` from ``margin``
+    (the kink of the dissimilar pairs' hinge) and from 0."""
+
+    def sample(dtype, device, g):
+        x1 = torch.randn(shape, generator=g, dtype=torch.float64)
+        diff = torch.randn(shape, generator=g, dtype=torch.float64)
+        d = diff.norm(dim=-1, keepdim=True)
+        diff = diff * _push_away(d.clamp_min(gap), [margin], gap=gap) / d
+        t = torch.tensor([0, 1] * (shape[0] // 2))[torch.randperm(shape[0], generator=g)]
+        x1, x2 = x1.to(dtype=dtype, device=device), (x1 - diff).to(dtype=dtype, device=device)
+        return (x1, x2, t.to(device)), {"margin": margin}
+
+    return sample
+
+
+def _two_views(kwargs, shape=(4, 3)):
+    def sample(dtype, device, g):
+        z1 = torch.randn(shape, generator=g, dtype=torch.float64)
+        z2 = z1 + 0.5 * torch.randn(shape, generator=g, dtype=torch.float64)  # correlated views
+        return (z1.to(dtype=dtype, device=device), z2.to(dtype=dtype, device=device)), dict(kwargs)
+
+    return sample
+
+
+def _scores(dtype, device, g):
+    return (_randn((5, 5), dtype, device, g, scale=2.0),), {}
+
+
+def _labelled_batch(mining="all", distance="euclidean", gap=0.02):
+    """Embeddings of a labelled batch and a margin (drawn from candidates) such that every valid
+    triplet's ``D_ap - D_an + margin`` and ``D_ap - D_an`` (the miners' thresholds) are at least
+    ``gap`` from 0, and batch-hard's arg max / arg min are unique by ``gap``."""
+    labels = torch.tensor([0, 0, 0, 1, 1, 1, 2, 2])
+
+    def sample(dtype, device, g):
+        from lossbook.metric import pairwise_distances
+
+        for _ in range(50):
+            x = torch.randn(len(labels), 3, generator=g, dtype=torch.float64)
+            d = pairwise_distances(x, distance=distance)
+            same = labels[:, None] == labels[None, :]
+            pos = same & ~torch.eye(len(labels), dtype=torch.bool)
+            s = (d[:, :, None] - d[:, None, :])[pos[:, :, None] & ~same[:, None, :]]  # D_ap - D_an
+            if mining == "batch_hard":
+                far = torch.where(pos, d, -1.0).sort(1, descending=True).values
+                near = torch.where(~same, d, math.inf).sort(1).values
+                if (far[:, 0] - far[:, 1]).min() < gap or (near[:, 1] - near[:, 0]).min() < gap:
+                    continue
+            if s.abs().min() < gap:
+                continue
+            for margin in (0.5, 0.4, 0.6, 0.3, 0.7, 0.8, 0.9, 1.0):
+                if (s + margin).abs().min() >= gap:
+                    kw = {"margin": margin, "mining": mining, "distance": distance}
+                    return (x.to(dtype=dtype, device=device), labels.to(device)), kw
+        raise AssertionError("could not draw a batch away from the kinks")
+
+    return sample
+
+
+def _metric_rows() -> list[Loss]:
+    from lossbook import metric as M
+
+    labels = "its labels are class indices (integers by design)"
+    tuple_grad = "the closed form returns the gradients of (anchor, positive, negative) as a tuple"
+    tuple_checked = tuple_grad + "; tests/test_metric.py checks each against autograd"
+    matrix = "its first argument must be a 2-D (batch, dim) matrix: an extra dimension is caught first"
+    one_argument = "a single argument"
+    triplet_names = ("anchor", "positive", "negative")
+    rows = [
+        Loss(
+            f"metric.triplet_margin_loss{label}",
+            M.triplet_margin_loss,
+            None,
+            _triplet_sample(**kwargs),
+            arg_names=triplet_names,
+        )
+        for kwargs, label in [
+            ({}, ""),
+            ({"distance": "squared_euclidean", "margin": 2.0}, "[squared_euclidean, margin=2]"),
+            ({"distance": "cosine", "margin": 0.5}, "[cosine, margin=0.5]"),
+        ]
+    ]
+    rows += [
+        Loss(
+            f"metric.triplet_margin_loss[{distance}, closed-form grad]",
+            M.triplet_margin_loss,
+            M.triplet_margin_loss_grad,
+            _triplet_sample(distance=distance),
+            arg_names=triplet_names,
+            skip={
+                "grad": tuple_checked,
+                "dtype": tuple_grad + " (the value's dtype: the rows without grad)",
+                "half": tuple_grad + " (the value in half precision: the rows without grad)",
+            },
+        )
+        for distance in ("euclidean", "squared_euclidean")
+    ]
+    rows += [
+        Loss(
+            f"metric.triplet_loss{label}",
+            M.triplet_loss,
+            None,
+            _labelled_batch(**kwargs),
+            reductions=M.TRIPLET_REDUCTIONS,
+            arg_names=("embeddings", "labels"),
+            skip={
+                "integer_target": labels,
+                "shape_mismatch": "labels have shape (B,), one per row of embeddings, with their own message",
+            },
+        )
+        for kwargs, label in [
+            ({}, ""),
+            ({"mining": "semihard"}, "[semihard]"),
+            ({"mining": "batch_hard", "distance": "squared_euclidean"}, "[batch_hard, squared_euclidean]"),
+            ({"distance": "cosine"}, "[cosine]"),
+        ]
+    ]
+    rows += [
+        Loss(
+            "metric.contrastive_loss",
+            M.contrastive_loss,
+            M.contrastive_loss_grad,
+            _pair_sample(),
+            arg_names=("x1", "x2", "target"),
+        ),
+        Loss(
+            "metric.nt_xent",
+            M.nt_xent,
+            None,
+            _two_views({"temperature": 0.5}),
+            arg_names=("z1", "z2"),
+            skip={"shape_mismatch": matrix},
+        ),
+        Loss(
+            "metric.info_nce",
+            M.info_nce,
+            None,
+            _two_views({"temperature": 0.2}),
+            arg_names=("query", "key"),
+            skip={"shape_mismatch": matrix},
+        ),
+        Loss(
+            "metric.info_nce_from_scores",
+            M.info_nce_from_scores,
+            None,
+            _scores,
+            arg_names=("scores",),
+            skip={
+                "integer_target": one_argument,
+                "shape_mismatch": one_argument,
+                "device_mismatch": one_argument,
+            },
+        ),
+    ]
+    return rows
+
+
+# ---------------------------------------------------------------- sequence
+
+
+def _padded_tokens(shape=(3, 5, 4), ignore_index=None, kwargs=None):
+    """Decoder logits (N, T, C) and gold tokens (N, T); with ``ignore_index``, sequences of
+    unequal lengths padded with it."""
+    kwargs = dict(kwargs or {})
+
+    def sample(dtype, device, g):
+        N, T, C = shape
+        z = _randn(shape, dtype, device, g, scale=2.0)
+        y = torch.randint(int(ignore_index == 0), C, (N, T), generator=g)  # no real token is ignored
+        if ignore_index is not None:
+            lengths = torch.tensor([T, 2, T - 1][:N])
+            y = torch.where(torch.arange(T) < lengths[:, None], y, ignore_index)
+            kwargs["ignore_index"] = ignore_index
+        return (z, y.to(device)), dict(kwargs)
+
+    return sample
+
+
+def _token_mean(none, args, kwargs):
+    """The "token" average: over the real (not ignored) tokens."""
+    return none.sum() / (args[1] != kwargs.get("ignore_index", -100)).sum()
+
+
+def _sequence_mean(none, args, kwargs):
+    """The "sequence" average: the mean over sequences of their per-token means."""
+    real = (args[1] != kwargs.get("ignore_index", -100)).sum(1)
+    return (none.sum(1) / real).mean()
+
+
+def _ctc_sample(dtype, device, g):
+    """Time-first log-probabilities (T=6, N=3, C=4), padded targets with a repeat, every target feasible."""
+    lp = torch.randn(6, 3, 4, generator=g, dtype=torch.float64).log_softmax(-1)
+    targets = torch.tensor([[1, 2, 2], [3, 1, 0], [2, 0, 0]])
+    input_lengths, target_lengths = torch.tensor([6, 5, 4]), torch.tensor([3, 2, 1])
+    rest = (targets, input_lengths, target_lengths)
+    return (lp.to(dtype=dtype, device=device), *(t.to(device) for t in rest)), {}
+
+
+def _ctc_mean(none, args, kwargs):
+    """torch's CTC "mean": each sequence's loss divided by its target length, then averaged."""
+    return (none / args[3].to(none.dtype)).mean()
+
+
+def _sequence_rows() -> list[Loss]:
+    from lossbook import sequence as S
+
+    tokens = "its targets hold token indices (integers by design)"
+    token_shape = "targets have the (N, T) token shape of logits (N, T, C), with their own message"
+    ctc_targets = "CTC targets are label indices (integers, torch's convention)"
+    ctc_shape = "log_probs (T, N, C) and targets (N, S) differ in shape by design, with their own messages"
+    seq_names = ("logits", "targets")
+    skip = {"integer_target": tokens, "shape_mismatch": token_shape}
+    rows = [
+        Loss(
+            "sequence.sequence_cross_entropy",
+            S.sequence_cross_entropy,
+            None,
+            _padded_tokens(),
+            arg_names=seq_names,
+            skip=skip,
+        ),
+        Loss(
+            "sequence.sequence_cross_entropy[padded]",
+            S.sequence_cross_entropy,
+            None,
+            _padded_tokens(ignore_index=-100),
+            arg_names=seq_names,
+            mean=_token_mean,
+            skip=skip,
+        ),
+        Loss(
+            "sequence.sequence_cross_entropy[padded, ignore_index=0, average=sequence]",
+            S.sequence_cross_entropy,
+            None,
+            _padded_tokens(shape=(3, 5, 4), ignore_index=0, kwargs={"average": "sequence"}),
+            arg_names=seq_names,
+            mean=_sequence_mean,
+            skip=skip,
+        ),
+    ]
+    rows += [
+        Loss(
+            f"sequence.{fn.__name__}",
+            fn,
+            None,
+            _ctc_sample,
+            arg_names=("log_probs", "targets"),
+            mean=_ctc_mean,
+            skip={"integer_target": ctc_targets, "shape_mismatch": ctc_shape},
+        )
+        for fn in (S.ctc_loss, S.ctc_loss_reference)
+    ]
+    return rows
+
+
+# ---------------------------------------------------------------- generative
+
+
+def _gaussian_posterior(shape=(4, 3)):
+    def sample(dtype, device, g):
+        return (_randn(shape, dtype, device, g), _randn(shape, dtype, device, g)), {}
+
+    return sample
+
+
+def _elbo_sample(kwargs=None):
+    kwargs = dict(kwargs or {})
+
+    def sample(dtype, device, g):
+        recon = (torch.rand(4, generator=g, dtype=torch.float64) * 5 + 1).to(dtype=dtype, device=device)
+        mu, logvar = _randn((4, 3), dtype, device, g), _randn((4, 3), dtype, device, g, scale=0.5)
+        return (recon, mu, logvar), dict(kwargs)
+
+    return sample
+
+
+def _logits_sample(n_args, scale=2.0):
+    def sample(dtype, device, g):
+        return tuple(_randn((4, 3), dtype, device, g, scale=scale) for _ in range(n_args)), {}
+
+    return sample
+
+
+def _critic_sample(dtype, device, g):
+    """A small tanh critic (an ``nn.Sequential``, whose slice ``[:0]`` is still a critic) and
+    real and fake batches; the interpolation weights come from a seeded generator."""
+    linear1, linear2 = torch.nn.Linear(3, 8), torch.nn.Linear(8, 1)
+    with torch.no_grad():
+        for layer in (linear1, linear2):
+            layer.weight.copy_(torch.randn(layer.weight.shape, generator=g, dtype=torch.float64))
+            layer.bias.copy_(torch.randn(layer.bias.shape, generator=g, dtype=torch.float64))
+    critic = torch.nn.Sequential(linear1, torch.nn.Tanh(), linear2).to(dtype=dtype, device=device)
+    real, fake = _randn((5, 3), dtype, device, g), _randn((5, 3), dtype, device, g)
+    return (critic, real, fake), {"generator": torch.Generator().manual_seed(0)}
+
+
+def _generative_rows() -> list[Loss]:
+    from lossbook import generative as G
+
+    one_argument = "a single argument"
+    tuple_grad = "the closed form returns the gradients of (mu, logvar) as a tuple"
+    critic = "the first argument is the critic, a callable, not a tensor"
+    single = {"integer_target": one_argument, "shape_mismatch": one_argument, "device_mismatch": one_argument}
+    mu_logvar = ("mu", "logvar")
+    elbo_shape = "recon_nll (n,) and mu (n, d) differ in shape by design, with their own message"
+    return [
+        Loss(
+            "generative.kl_standard_normal",
+            G.kl_standard_normal,
+            None,
+            _gaussian_posterior(),
+            reductions=G.GAUSSIAN_KL_REDUCTIONS,
+            arg_names=mu_logvar,
+        ),
+        Loss(
+            "generative.kl_standard_normal[closed-form grad]",
+            G.kl_standard_normal,
+            G.kl_standard_normal_grad,
+            _gaussian_posterior(),
+            reductions=G.GAUSSIAN_KL_REDUCTIONS,
+            arg_names=mu_logvar,
+            skip={
+                "grad": tuple_grad + "; tests/test_generative.py checks both against autograd",
+                "dtype": tuple_grad + " (the value's dtype: the row without grad)",
+                "half": tuple_grad + " (the value in half precision: the row without grad)",
+            },
+        ),
+        Loss(
+            "generative.elbo_loss",
+            G.elbo_loss,
+            None,
+            _elbo_sample(),
+            arg_names=("recon_nll", "mu", "logvar"),
+            skip={"shape_mismatch": elbo_shape},
+        ),
+        Loss(
+            "generative.elbo_loss[beta=4]",
+            G.elbo_loss,
+            None,
+            _elbo_sample({"beta": 4.0}),
+            arg_names=("recon_nll", "mu", "logvar"),
+            skip={"shape_mismatch": elbo_shape},
+        ),
+        Loss(
+            "generative.gan_discriminator_loss",
+            G.gan_discriminator_loss,
+            None,
+            _logits_sample(2),
+            arg_names=("real_logits", "fake_logits"),
+        ),
+        Loss(
+            "generative.minimax_generator_loss",
+            G.minimax_generator_loss,
+            G.minimax_generator_loss_grad,
+            _logits_sample(1),
+            arg_names=("fake_logits",),
+            skip=single,
+        ),
+        Loss(
+            "generative.non_saturating_generator_loss",
+            G.non_saturating_generator_loss,
+            G.non_saturating_generator_loss_grad,
+            _logits_sample(1),
+            arg_names=("fake_logits",),
+            skip=single,
+        ),
+        Loss(
+            "generative.wgan_critic_loss",
+            G.wgan_critic_loss,
+            None,
+            _logits_sample(2),
+            arg_names=("real_scores", "fake_scores"),
+        ),
+        Loss(
+            "generative.wgan_generator_loss",
+            G.wgan_generator_loss,
+            None,
+            _logits_sample(1),
+            arg_names=("fake_scores",),
+            skip=single,
+        ),
+        Loss(
+            "generative.gradient_penalty",
+            G.gradient_penalty,
+            None,
+            _critic_sample,
+            arg_names=("critic", "real", "fake"),
+            skip={
+                "reduction_algebra": critic
+                + ", and each call draws new interpolation weights (tests/test_generative.py)",
+                "integer_input": critic,
+                "shape_mismatch": critic + " (real against fake: tests/test_generative.py)",
+                "device_mismatch": critic + " (real and fake are checked against each other)",
+                "dtype": critic,
+                "gradcheck": "the penalty is detached from real and fake by design; it trains the critic's "
+                "parameters (tests/test_generative.py)",
+            },
+        ),
+    ]
+
+
+REGISTRY: tuple[Loss, ...] = tuple(
+    _regression_rows()
+    + _classification_rows()
+    + _probabilistic_rows()
+    + _metric_rows()
+    + _sequence_rows()
+    + _generative_rows()
+)
 """Every loss of every chapter module, with what the shared contract tests need."""
 
 
@@ -512,6 +949,29 @@ NOT_LOSSES: Mapping[str, str] = {
     "classification.svm_primal_objective": "an objective of (w, b) and data, not of (input, target)",
     "probabilistic.cost_matrix": "builds the input of sinkhorn",
     "probabilistic.sinkhorn": "a solver: returns (cost, plan)",
+    "metric.pairwise_distances": "a distance matrix, the input of the miners and losses",
+    "metric.select_triplets": "a miner: returns index tensors (anchor, positive, negative)",
+    "metric.batch_hard_triplets": "a miner: returns index tensors (anchor, positive, negative)",
+    "metric.recall_at_k": "a retrieval metric, not differentiated",
+    "metric.all_gather_differentiable": "a distributed collective that keeps the gradient path",
+    "sequence.inverse_decay": "a scheduled-sampling schedule of the teacher-forcing probability",
+    "sequence.linear_decay": "a scheduled-sampling schedule of the teacher-forcing probability",
+    "sequence.exponential_decay": "a scheduled-sampling schedule of the teacher-forcing probability",
+    "sequence.inverse_sigmoid_decay": "a scheduled-sampling schedule of the teacher-forcing probability",
+    "sequence.scheduled_sampling_mix": "a sampler: mixes gold and predicted tokens with coin flips",
+    "sequence.ctc_collapse": "the CTC map B on one path of ints",
+    "sequence.ctc_min_input_length": "a counting helper (fewest frames for a target)",
+    "sequence.ctc_num_alignments": "a counting helper (number of alignments)",
+    "sequence.ctc_alignments": "enumerates alignments by brute force",
+    "sequence.ctc_brute_force_nll": "a brute-force reference for tiny cases (one sequence, a Python target)",
+    "sequence.ctc_log_alpha_beta": "the forward and backward tables of one sequence, for reading",
+    "sequence.ctc_greedy_decode": "a decoder: returns label tuples",
+    "sequence.ctc_prefix_beam_search": "a decoder: returns labellings and their log-probabilities",
+    "generative.reparameterize": "a sampler: the reparameterised sample z = mu + sigma * eps",
+    "generative.diag_gaussian_log_prob": "a log-density helper, a piece of the reconstruction term",
+    "generative.active_units": "a diagnostic metric: counts active latent dimensions (an int)",
+    "generative.clip_parameters_": "an in-place constraint on parameters, returns None",
+    "generative.mode_coverage": "a diagnostic metric: (modes covered, high-quality fraction)",
 }
 """Public functions of chapter modules that are not losses, each with the reason."""
 

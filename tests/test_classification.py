@@ -745,3 +745,26 @@ class TestHingeHalfPrecision:
         out.backward()
         torch.testing.assert_close(x.grad.double(), grad(z.double(), t), atol=tol, rtol=tol)
         assert grad(z, t).dtype == torch.float16
+
+
+@pytest.mark.parametrize("label_smoothing", [0.0, 0.1, 1.0])
+@pytest.mark.parametrize("weighted", [False, True])
+@pytest.mark.parametrize("reduction", ["none", "mean", "sum"])
+def test_cross_entropy_index_path_equals_the_dense_target_mass(label_smoothing, weighted, reduction):
+    """The gather path for class indices gives -sum_c q_c log p_c of the dense definition."""
+    g = torch.Generator().manual_seed(5)
+    z = torch.randn(6, 4, 3, generator=g, dtype=torch.float64, requires_grad=True)
+    y = torch.randint(0, 4, (6, 3), generator=g)
+    y[0, 1] = y[3, 2] = -100  # ignored
+    w = torch.rand(4, generator=g, dtype=torch.float64) + 0.5 if weighted else None
+    fast = C.cross_entropy(z, y, weight=w, label_smoothing=label_smoothing, reduction=reduction)
+    zc, q, norm = C._ce_targets(z, y, w, -100, label_smoothing)
+    dense = -(q * torch.log_softmax(zc, dim=-1)).sum(dim=-1)
+    if reduction == "sum":
+        dense = dense.sum()
+    elif reduction == "mean":
+        dense = dense.sum() / norm.sum()
+    torch.testing.assert_close(fast, dense)
+    (g_fast,) = torch.autograd.grad(fast.sum(), z)
+    (g_dense,) = torch.autograd.grad(dense.sum(), z)
+    torch.testing.assert_close(g_fast, g_dense)

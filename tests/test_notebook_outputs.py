@@ -49,3 +49,16 @@ def test_only_device_or_timing_cells_are_exempt(path):
             what = source[:120]
             assert any(k in source for k in MACHINE_DEPENDENT), f"not a device or timing cell: {what}"
             assert len(source.splitlines()) <= 6, f"more than the device or timing in an ignored cell: {what}"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.relative_to(BOOK).as_posix())
+def test_stored_as_a_clean_top_to_bottom_run(path):
+    """Outputs from one fresh run (scripts/run-notebooks.py), no timestamps, the book's kernelspec."""
+    nb = json.loads(path.read_text(encoding="utf-8"))
+    assert nb["metadata"]["kernelspec"]["name"] == "python3"
+    assert nb["metadata"]["kernelspec"]["display_name"] == "Python 3 (ipykernel)"
+    cells = _code_cells(path)
+    assert [c["execution_count"] for c in cells] == list(range(1, len(cells) + 1))
+    for cell in cells:
+        assert "execution" not in cell.get("metadata", {}), "per-cell execution timestamps are stored"
+        assert all(o["output_type"] != "error" for o in cell.get("outputs", [])), "".join(cell["source"])[:80]
