@@ -106,6 +106,7 @@ class Question:
     text: str
     branches: tuple[tuple[str, Callable[[object], bool], Leaf | Question], ...]
     default: object = None
+    hint: str = ""
 
 
 def _is(value):
@@ -151,9 +152,19 @@ TREE = Question(
                 "outliers",
                 "outliers in the targets?",
                 (
-                    ("yes", _is(True), _rec("Huber", "regression.huber", "book/regression/huber")),
+                    (
+                        "yes",
+                        _is(True),
+                        _rec(
+                            "Huber",
+                            "regression.huber",
+                            "book/regression/huber",
+                            "delta of the order of the noise scale (MAE as delta -> 0)",
+                        ),
+                    ),
                     ("no", _is(False), _rec("MSE", "regression.mse", "book/regression/mse")),
                 ),
+                hint="pass True or False",
             ),
         ),
         (
@@ -318,6 +329,7 @@ TREE = Question(
                     ),
                     ("no", _is(False), _rec("CTC", "sequence.ctc", "book/sequence/index")),
                 ),
+                hint="pass True or False",
             ),
         ),
         (
@@ -373,7 +385,8 @@ ARGUMENTS: tuple[str, ...] = tuple(dict.fromkeys(q.argument for q in _questions(
 
 
 def _allowed(question: Question) -> str:
-    return ", ".join(repr(label) for label, _, _ in question.branches)
+    labels = ", ".join(repr(label) for label, _, _ in question.branches)
+    return f"{labels} ({question.hint})" if question.hint else labels
 
 
 def recommend(task: str, **answers) -> Recommendation:
@@ -484,7 +497,14 @@ def plot_tree(ax, *, fontsize: float = 7.0):
     colors = list(PALETTE.values()) if isinstance(PALETTE, dict) else list(PALETTE)
     for p, c, label in edges:
         ax.plot([x[p], x[c]], [y[p], y[c]], color="0.6", lw=0.8, zorder=1)
-        ax.text((x[p] + x[c]) / 2, (y[p] + y[c]) / 2, label, fontsize=fontsize - 1, ha="center", va="bottom")
+        ax.text(
+            x[p] + 0.6 * (x[c] - x[p]),
+            y[p] + 0.6 * (y[c] - y[p]),
+            label,
+            fontsize=fontsize - 1,
+            ha="center",
+            va="bottom",
+        )
     for i, text, leaf in nodes:
         ax.text(
             x[i],
