@@ -136,7 +136,10 @@ def test_rejects_unknown_argument():
 
 
 def test_rejects_missing_required_answer():
-    with pytest.raises(ValueError, match="^outliers is required for task='regression'"):
+    with pytest.raises(
+        ValueError,
+        match="^outliers is required for task=.regression.; one of .yes., .no. \\(pass True or False\\)",
+    ):
         S.recommend("regression")
 
 
