@@ -635,3 +635,40 @@ def test_outlier_regression_generator():
 def test_outlier_regression_generator_rejects_fraction():
     with pytest.raises(ValueError, match="^fraction must be in"):
         data.outlier_regression(10, fraction=1.5)
+
+
+# =============================================================================== extreme inputs
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float16, torch.bfloat16])
+@pytest.mark.parametrize(
+    "name",
+    ["dice", "listnet", "listmle", "coral", "arcface"],
+)
+def test_extreme_inputs_give_finite_values_and_gradients(name, dtype):
+    big = 1e4  # the losses stay below float16's largest value, 65504
+    z = torch.tensor([[big, -big, 0.0, big / 2]], dtype=dtype)
+    if name == "dice":
+        args = (z, torch.tensor([[1.0, 0.0, 1.0, 0.0]], dtype=dtype))
+    elif name in ("listnet", "listmle"):
+        args = (z, torch.tensor([[0.0, 3.0, 1.0, 2.0]], dtype=dtype))
+    elif name == "coral":
+        args = (z, torch.tensor([2]))
+    else:
+        args = (torch.tensor([[1.0, -1.0, 0.0, 1.0]], dtype=dtype), torch.tensor([1]))
+    x = args[0].clone().requires_grad_(True)
+    loss = getattr(S, name)(x, *args[1:])
+    loss.backward()
+    assert loss.dtype == dtype and torch.isfinite(loss), loss
+    assert torch.isfinite(x.grad).all(), x.grad
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.integers(1, 5), st.integers(2, 6), st.integers(0, 2**31 - 1))
+def test_coral_is_nonnegative_and_zero_only_in_the_limit(n, k, seed):
+    g = torch.Generator().manual_seed(seed)
+    z = 5 * torch.randn(n, k - 1, generator=g, dtype=f64)
+    y = torch.randint(0, k, (n,), generator=g)
+    assert (S.coral(z, y, reduction="none") > 0).all()
+    perfect = 50.0 * (2 * S.coral_levels(y, k).to(f64) - 1)  # logits of the right sign, large
+    assert float(S.coral(perfect, y, reduction="sum")) < 1e-15 * n * k + 1e-20
