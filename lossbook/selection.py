@@ -198,7 +198,7 @@ TREE = Question(
                                 "focal",
                                 "classification.focal",
                                 _FOCAL,
-                                "gamma = 2, alpha = inverse frequency",
+                                "gamma = 2, alpha = inverse frequency; compare with weighted BCE held out",
                             ),
                         ),
                     ),
