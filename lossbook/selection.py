@@ -281,8 +281,16 @@ TREE = Question(
                         _is("class labels"),
                         _rec("ArcFace", "selection.arcface", "book/selection/quick-reference-losses"),
                     ),
-                    ("triplets", _is("triplets"), _rec("triplet", "metric.triplet", "book/metric/index")),
-                    ("pairs", _is("pairs"), _rec("contrastive", "metric.contrastive", "book/metric/index")),
+                    (
+                        "triplets",
+                        _is("triplets"),
+                        _rec("triplet", "metric.triplet_margin_loss", "book/metric/index"),
+                    ),
+                    (
+                        "pairs",
+                        _is("pairs"),
+                        _rec("contrastive", "metric.contrastive_loss", "book/metric/index"),
+                    ),
                     (
                         "augmented views",
                         _is("augmented views"),
@@ -323,11 +331,11 @@ TREE = Question(
                         _is(True),
                         _rec(
                             "cross-entropy (teacher forcing)",
-                            "classification.cross_entropy",
+                            "sequence.sequence_cross_entropy",
                             "book/sequence/index",
                         ),
                     ),
-                    ("no", _is(False), _rec("CTC", "sequence.ctc", "book/sequence/index")),
+                    ("no", _is(False), _rec("CTC", "sequence.ctc_loss", "book/sequence/index")),
                 ),
                 hint="pass True or False",
             ),
@@ -339,8 +347,17 @@ TREE = Question(
                 "model",
                 "model",
                 (
-                    ("VAE", _is("VAE"), _rec("ELBO", "generative.elbo", "book/generative/index")),
-                    ("GAN", _is("GAN"), _rec("WGAN-GP", "generative.wgan_gp", "book/generative/index")),
+                    ("VAE", _is("VAE"), _rec("ELBO", "generative.elbo_loss", "book/generative/index")),
+                    (
+                        "GAN",
+                        _is("GAN"),
+                        _rec(
+                            "WGAN-GP",
+                            "generative.wgan_critic_loss",
+                            "book/generative/index",
+                            "with generative.gradient_penalty",
+                        ),
+                    ),
                     (
                         "autoregressive",
                         _is("autoregressive"),

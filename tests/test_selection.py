@@ -46,15 +46,15 @@ BRANCHES = [
     (dict(task="detection", head="class"), "classification.focal"),
     (dict(task="detection", head="box"), "regression.huber"),
     (dict(task="embedding", supervision="class labels"), "selection.arcface"),
-    (dict(task="embedding", supervision="triplets"), "metric.triplet"),
-    (dict(task="embedding", supervision="pairs"), "metric.contrastive"),
+    (dict(task="embedding", supervision="triplets"), "metric.triplet_margin_loss"),
+    (dict(task="embedding", supervision="pairs"), "metric.contrastive_loss"),
     (dict(task="embedding", supervision="augmented views"), "metric.info_nce"),
     (dict(task="ranking", relevance="full order"), "selection.listmle"),
     (dict(task="ranking", relevance="graded"), "selection.listnet"),
-    (dict(task="sequence", alignment=True), "classification.cross_entropy"),
-    (dict(task="sequence", alignment=False), "sequence.ctc"),
-    (dict(task="generative", model="VAE"), "generative.elbo"),
-    (dict(task="generative", model="GAN"), "generative.wgan_gp"),
+    (dict(task="sequence", alignment=True), "sequence.sequence_cross_entropy"),
+    (dict(task="sequence", alignment=False), "sequence.ctc_loss"),
+    (dict(task="generative", model="VAE"), "generative.elbo_loss"),
+    (dict(task="generative", model="GAN"), "generative.wgan_critic_loss"),
     (dict(task="generative", model="autoregressive"), "classification.cross_entropy"),
     (dict(task="reinforcement"), "selection.ppo_clip"),
     (dict(task="multi-task"), "selection.uncertainty_weighting"),
@@ -87,10 +87,15 @@ def _find_leaf(**answers):
 
 
 def test_the_book_functions_it_names_exist_where_the_chapter_exists():
+    import importlib.util
+
+    resolved = 0
     for leaf in _leaves():
         rec = leaf.recommendation
-        if rec.function.split(".")[0] in ("regression", "classification", "selection"):
+        if importlib.util.find_spec(f"lossbook.{rec.function.split('.')[0]}") is not None:
             assert callable(rec.resolve()), rec.function
+            resolved += 1
+    assert resolved >= 20
 
 
 def test_imbalance_thresholds_are_inclusive_at_the_boundaries():
