@@ -469,3 +469,73 @@ def linear_gaussian_latent(
     b = torch.randn(d, generator=g, dtype=dtype)
     z = torch.randn(n, k, generator=g, dtype=dtype)
     return z @ w.T + b + noise * torch.randn(n, d, generator=g, dtype=dtype), w, b
+# ---------------------------------------------------------------- Chapter 9 (choosing a loss)
+
+
+def ordinal_regression(
+    n: int,
+    *,
+    num_classes: int = 5,
+    noise: float = 0.5,
+    seed: int = 0,
+    dtype: torch.dtype = torch.float64,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    r"""Ordinal labels from a latent linear score: :math:`y = \#\{k : x^\top w + \varepsilon > c_k\}`.
+
+    :math:`x \sim \mathcal N(0, I_2)`, :math:`w = (1.5, -1)`, logistic noise of scale ``noise``
+    and ``num_classes - 1`` thresholds :math:`c_k` at the quantiles of :math:`x^\top w` (so every
+    rank occurs). Returns ``(x, y)``: ``x`` of shape ``(n, 2)``, ``y`` integer ranks in
+    :math:`\{0, \dots, K - 1\}`.
+
+    Introduced in Chapter 9 (ordinal regression, CORAL).
+    """
+    from ._validation import check_positive_int
+
+    n = _check_count(n, "n")
+    num_classes = check_positive_int(num_classes, "num_classes")
+    noise = check_nonnegative(noise, "noise")
+    g = generator(seed)
+    x = torch.randn(n, 2, generator=g, dtype=dtype)
+    score = x @ torch.tensor([1.5, -1.0], dtype=dtype)
+    u = torch.rand(n, generator=g, dtype=dtype).clamp(1e-12, 1 - 1e-12)
+    latent = score + noise * torch.log(u / (1 - u))
+    probs = torch.arange(1, num_classes, dtype=dtype) / num_classes
+    cuts = torch.quantile(score, probs)
+    y = (latent[:, None] > cuts).sum(1)
+    return x, y
+
+
+def outlier_regression(
+    n: int,
+    *,
+    fraction: float = 0.1,
+    noise: float = 0.5,
+    outlier_scale: float = 20.0,
+    seed: int = 0,
+    dtype: torch.dtype = torch.float64,
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    r"""Linear regression :math:`y = x^\top w + 1 + \text{noise}\,\varepsilon` with gross outliers.
+
+    :math:`x \sim \mathcal N(0, I_3)`, :math:`w = (2, -1, 0.5)`; exactly ``round(fraction * n)``
+    targets, at random positions, get ``outlier_scale`` times a :math:`|{\mathcal N}(0,1)|`
+    draw added (one-sided, as a data-entry or sensor error). Returns ``(x, y, clean)``:
+    the inputs, the contaminated targets and the targets before contamination.
+
+    Introduced in Chapter 9 (the case study).
+    """
+    n = _check_count(n, "n")
+    fraction = check_in_range(fraction, "fraction", 0.0, 1.0)
+    noise = check_nonnegative(noise, "noise")
+    outlier_scale = check_nonnegative(outlier_scale, "outlier_scale")
+    g = generator(seed)
+    x = torch.randn(n, 3, generator=g, dtype=dtype)
+    clean = (
+        x @ torch.tensor([2.0, -1.0, 0.5], dtype=dtype)
+        + 1.0
+        + noise * torch.randn(n, generator=g, dtype=dtype)
+    )
+    m = round(fraction * n)
+    where = torch.randperm(n, generator=g)[:m]
+    y = clean.clone()
+    y[where] += outlier_scale * torch.randn(m, generator=g, dtype=dtype).abs()
+    return x, y, clean

@@ -921,6 +921,179 @@ def _generative_rows() -> list[Loss]:
     ]
 
 
+# ---------------------------------------------------------------- loss selection
+
+
+def _mask_sample(logits: bool, shape=(3, 2, 4)):
+    """Predictions (logits, or probabilities in (0.05, 0.95)) and soft masks in [0, 1]."""
+
+    def sample(dtype, device, g):
+        z = 2 * torch.randn(shape, generator=g, dtype=torch.float64)
+        x = z if logits else 0.05 + 0.9 * torch.sigmoid(z)
+        t = (torch.rand(shape, generator=g, dtype=torch.float64) < 0.4).double()
+        return (x.to(dtype=dtype, device=device), t.to(dtype=dtype, device=device)), {"smooth": 1.0}
+
+    return sample
+
+
+def _cosine_sample(shape=(5, 4), margin=0.5):
+    """Cosines in (-0.75, 0.95), away from the clamp at ±1 and from the fallback's switch at -cos m."""
+
+    def sample(dtype, device, g):
+        c = -0.75 + 1.7 * torch.rand(shape, generator=g, dtype=torch.float64)
+        t = torch.randint(0, shape[1], shape[:1], generator=g)
+        return (c.to(dtype=dtype, device=device), t.to(device)), {"scale": 8.0, "margin": margin}
+
+    return sample
+
+
+def _list_sample(shape=(3, 5)):
+    """Scores and relevances without ties (a tie would make ListMLE's order depend on the list order)."""
+
+    def sample(dtype, device, g):
+        s = torch.randn(shape, generator=g, dtype=torch.float64)
+        t = torch.stack([torch.randperm(shape[-1], generator=g) for _ in range(shape[0])]).double()
+        return (s.to(dtype=dtype, device=device), t.to(dtype=dtype, device=device)), {}
+
+    return sample
+
+
+def _ordinal_sample(n=6, num_classes=5):
+    def sample(dtype, device, g):
+        z = 2 * torch.randn(n, num_classes - 1, generator=g, dtype=torch.float64)
+        t = torch.randint(0, num_classes, (n,), generator=g)
+        return (z.to(dtype=dtype, device=device), t.to(device)), {}
+
+    return sample
+
+
+def _task_losses_sample(dtype, device, g):
+    L = torch.rand(4, generator=g, dtype=torch.float64) * 2 + 0.1
+    s = torch.randn(4, generator=g, dtype=torch.float64)
+    return (L.to(dtype=dtype, device=device), s.to(dtype=dtype, device=device)), {}
+
+
+def _policy_sample(with_baseline: bool):
+    def sample(dtype, device, g):
+        lp = -torch.rand(8, generator=g, dtype=torch.float64) * 2 - 0.05
+        ret = 3 * torch.randn(8, generator=g, dtype=torch.float64)
+        args = [lp.to(dtype=dtype, device=device), ret.to(dtype=dtype, device=device)]
+        if with_baseline:
+            args.append(torch.randn(8, generator=g, dtype=torch.float64).to(dtype=dtype, device=device))
+        return tuple(args), {}
+
+    return sample
+
+
+def _ppo_sample(clip_range=0.2, at_kinks=False):
+    """New and old log-probabilities whose ratio is at least 0.02 from 1 ± clip_range (or exactly there)."""
+
+    def sample(dtype, device, g):
+        old = -torch.rand(10, generator=g, dtype=torch.float64) * 2 - 0.1
+        if at_kinks:
+            r = torch.tensor([1 - clip_range, 1 + clip_range] * 5, dtype=torch.float64)
+        else:
+            r = _push_away(
+                0.5 + torch.rand(10, generator=g, dtype=torch.float64),
+                [1 - clip_range, 1 + clip_range],
+                gap=0.02,
+                step=0.05,
+            )
+        adv = _push_away(torch.randn(10, generator=g, dtype=torch.float64), [0.0])
+        lp = old + torch.log(r)
+        cast = {"dtype": dtype, "device": device}
+        return (lp.to(**cast), old.to(**cast), adv.to(**cast)), {"clip_range": clip_range}
+
+    return sample
+
+
+def _value_sample(clipped: bool):
+    def sample(dtype, device, g):
+        v = torch.randn(7, generator=g, dtype=torch.float64)
+        ret = torch.randn(7, generator=g, dtype=torch.float64)
+        cast = {"dtype": dtype, "device": device}
+        kwargs = {}
+        if clipped:
+            # |v - old| at least 0.05 from the clip, and the two squared errors at least apart
+            old = v + _push_away(0.6 * torch.randn(7, generator=g, dtype=torch.float64), [-0.3, 0.3])
+            kwargs = {"old_values": old.to(**cast), "clip_range": 0.3}
+        return (v.to(**cast), ret.to(**cast)), kwargs
+
+    return sample
+
+
+def _selection_rows() -> list[Loss]:
+    from lossbook import selection as S
+
+    indices = "its target holds class indices (integers by design)"
+    own_shape = "its target has the class-index shape, with its own message (tests/test_selection.py)"
+    return [
+        Loss("selection.soft_dice", S.soft_dice, None, _mask_sample(logits=False)),
+        Loss("selection.dice", S.dice, None, _mask_sample(logits=True)),
+        Loss(
+            "selection.arcface",
+            S.arcface,
+            None,
+            _cosine_sample(),
+            skip={"integer_target": indices, "shape_mismatch": own_shape},
+        ),
+        Loss(
+            "selection.arcface[margin=0.2]",
+            S.arcface,
+            None,
+            _cosine_sample(margin=0.2),
+            skip={"integer_target": indices, "shape_mismatch": own_shape},
+        ),
+        Loss("selection.listnet", S.listnet, None, _list_sample()),
+        Loss("selection.listmle", S.listmle, None, _list_sample()),
+        Loss(
+            "selection.coral",
+            S.coral,
+            None,
+            _ordinal_sample(),
+            skip={"integer_target": indices, "shape_mismatch": own_shape},
+        ),
+        Loss(
+            "selection.uncertainty_weighting",
+            S.uncertainty_weighting,
+            None,
+            _task_losses_sample,
+            reductions=("none", "mean", "sum"),
+            arg_names=("losses", "log_vars"),
+        ),
+        Loss(
+            "selection.reinforce",
+            S.reinforce,
+            None,
+            _policy_sample(False),
+            arg_names=("log_probs", "returns"),
+        ),
+        Loss(
+            "selection.reinforce[baseline]",
+            S.reinforce,
+            None,
+            _policy_sample(True),
+            arg_names=("log_probs", "returns"),
+        ),
+        Loss(
+            "selection.ppo_clip",
+            S.ppo_clip,
+            S.ppo_clip_grad,
+            _ppo_sample(),
+            arg_names=("log_probs", "old_log_probs"),
+            at_kinks=_ppo_sample(at_kinks=True),
+        ),
+        Loss("selection.ppo_value", S.ppo_value, None, _value_sample(False), arg_names=("values", "returns")),
+        Loss(
+            "selection.ppo_value[clip_range=0.3]",
+            S.ppo_value,
+            None,
+            _value_sample(True),
+            arg_names=("values", "returns"),
+        ),
+    ]
+
+
 REGISTRY: tuple[Loss, ...] = tuple(
     _regression_rows()
     + _classification_rows()
@@ -928,6 +1101,7 @@ REGISTRY: tuple[Loss, ...] = tuple(
     + _metric_rows()
     + _sequence_rows()
     + _generative_rows()
+    + _selection_rows()
 )
 """Every loss of every chapter module, with what the shared contract tests need."""
 
@@ -972,6 +1146,12 @@ NOT_LOSSES: Mapping[str, str] = {
     "generative.active_units": "a diagnostic metric: counts active latent dimensions (an int)",
     "generative.clip_parameters_": "an in-place constraint on parameters, returns None",
     "generative.mode_coverage": "a diagnostic metric: (modes covered, high-quality fraction)",
+    "selection.recommend": "walks the decision tree: returns a recommendation",
+    "selection.tree_nodes": "reads the decision tree for its figure",
+    "selection.tree_edges": "reads the decision tree for its figure",
+    "selection.plot_tree": "draws the decision tree",
+    "selection.coral_levels": "builds the binary targets of coral",
+    "selection.coral_predict": "turns coral's logits into a rank",
 }
 """Public functions of chapter modules that are not losses, each with the reason."""
 
