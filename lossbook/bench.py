@@ -145,6 +145,42 @@ def _latent(n, d):
     return make
 
 
+def _masks(n, h, w):
+    def make(device, g):
+        z = torch.randn(n, h, w, generator=g).to(device)
+        t = (torch.rand(n, h, w, generator=g) < 0.3).float().to(device)
+        return z, t
+
+    return make
+
+
+def _cosines_and_labels(n, c):
+    def make(device, g):
+        e = F.normalize(torch.randn(n, 64, generator=g), dim=1)
+        w = F.normalize(torch.randn(c, 64, generator=g), dim=1)
+        y = torch.randint(0, c, (n,), generator=g)
+        return (0.999 * e @ w.T).to(device), y.to(device)
+
+    return make
+
+
+def _scores(n, k):
+    def make(device, g):
+        return torch.randn(n, k, generator=g).to(device), torch.rand(n, k, generator=g).to(device)
+
+    return make
+
+
+def _policy(n):
+    def make(device, g):
+        old = -torch.rand(n, generator=g) - 0.1
+        new = old + 0.3 * torch.randn(n, generator=g)
+        adv = torch.randn(n, generator=g)
+        return new.to(device), old.to(device), adv.to(device)
+
+    return make
+
+
 # --------------------------------------------------------------------------- peers without a built-in
 
 
@@ -227,12 +263,38 @@ def _pml_peers():
     }
 
 
+def _dice_formula(z, t, smooth=1.0):
+    p = torch.sigmoid(z).flatten(1)
+    t = t.flatten(1)
+    return (1 - (2 * (p * t).sum(1) + smooth) / (p.sum(1) + t.sum(1) + smooth)).mean()
+
+
+def _arcface_formula(cos, y, scale=64.0, margin=0.5):
+    """The additive angular margin through arccos, as usually written."""
+    theta = torch.acos(cos.gather(1, y[:, None]).clamp(-1 + 1e-7, 1 - 1e-7))
+    target_logit = torch.where(
+        theta + margin < math.pi, torch.cos(theta + margin), torch.cos(theta) - margin * math.sin(margin)
+    )
+    logits = cos.scatter(1, y[:, None], target_logit) * scale
+    return F.cross_entropy(logits, y)
+
+
+def _listnet_formula(s, t):
+    return -(torch.softmax(t, dim=1) * torch.log_softmax(s, dim=1)).sum(1).mean()
+
+
+def _ppo_formula(logp, old, adv, clip=0.2):
+    ratio = torch.exp(logp - old)
+    return -torch.min(ratio * adv, ratio.clamp(1 - clip, 1 + clip) * adv).mean()
+
+
 def _cases() -> list[Case]:
     from . import classification as C
     from . import generative as G
     from . import metric as M
     from . import probabilistic as P
     from . import regression as R
+    from . import selection as L
     from . import sequence as S
 
     focal_peer, focal_name = _focal_peer()
@@ -364,6 +426,19 @@ def _cases() -> list[Case]:
             _latent(4096, 1000),
             _latent(64, 16),
         ),
+    ]
+    specs += [
+        ("selection.dice", L.dice, _dice_formula, "formula", _masks(16, 256, 256), _masks(8, 32, 32)),
+        (
+            "selection.arcface",
+            L.arcface,
+            _arcface_formula,
+            "formula (arccos)",
+            _cosines_and_labels(4096, 1000),
+            _cosines_and_labels(64, 10),
+        ),
+        ("selection.listnet", L.listnet, _listnet_formula, "formula", _scores(4096, 1000), _scores(64, 10)),
+        ("selection.ppo_clip", L.ppo_clip, _ppo_formula, "formula", _policy(10**7), _policy(64)),
     ]
     pml = _pml_peers()
     for mining, label in (("all", "batch-all"), ("batch_hard", "batch-hard")):
