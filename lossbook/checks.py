@@ -10,6 +10,13 @@ can refute a property but never prove it; the chapters pair these checks with pr
 The loss is called as ``loss(input, target, reduction="none")``, the convention of
 every loss in :mod:`lossbook` and :mod:`torch.nn.functional`. Introduced in Chapter 1
 (what is a loss function).
+
+:func:`sanity` is the sanity-check suite of Chapter 10 (custom losses): on one sample it checks
+gradient flow, gradients against finite differences, the minimum at a perfect prediction,
+non-negativity, batch and reduction consistency, finiteness at extreme inputs, dtype and
+device, and determinism, and returns a :class:`LossReport` that prints as a table.
+:func:`package_reports` runs it over every loss of the package's chapter modules, with the
+sample inputs of :data:`SAMPLES`.
 """
 
 from __future__ import annotations
@@ -140,8 +147,8 @@ __all__ += [
     "NOT_LOSSES",
     "SummaryTable",
     "chapter_losses",
-    "check_loss",
-    "check_package",
+    "sanity",
+    "package_reports",
     "format_value",
     "sample_for",
     "summary_table",
@@ -153,8 +160,9 @@ _SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
 def format_value(value: object) -> str:
     """A measured value as the report prints it: 3 significant digits, ``a × 10ⁿ`` outside [10⁻³, 10⁴).
 
-    Magnitudes below 10⁻⁶ print as ``< 10⁻⁶`` (their digits are rounding noise that differs
-    between machines); strings are returned unchanged, ``None`` as ``—``.
+    Magnitudes below 10⁻⁶, zero included, print as ``≈ 0``: at that size a measured gap is
+    rounding noise, whose digits (and whether it is exactly zero) differ between machines.
+    Strings are returned unchanged, ``None`` as ``—``.
     """
     if value is None:
         return "—"
@@ -165,12 +173,12 @@ def format_value(value: object) -> str:
         return "nan"
     if math.isinf(v):
         return "inf" if v > 0 else "-inf"
-    if v == 0:
-        return "0"
     if abs(v) < 1e-6:
-        return "< 10⁻⁶" if v > 0 else "> -10⁻⁶"
-    if 1e-3 <= abs(v) < 1e4:
-        return f"{v:.3g}"
+        return "≈ 0"
+    rounded = float(f"{v:.3g}")
+    if 1e-3 <= abs(rounded) < 1e4:
+        places = max(0, 2 - math.floor(math.log10(abs(rounded))))
+        return f"{rounded:.{places}f}"
     mantissa, exponent = f"{v:.2e}".split("e")
     return f"{mantissa} × 10{str(int(exponent)).translate(_SUPERSCRIPT)}"
 
@@ -197,6 +205,9 @@ class CheckRow:
     def status(self) -> str:
         return {True: "pass", False: "FAIL", None: "n/a"}[self.passed]
 
+    def __repr__(self) -> str:
+        return f"{self.name}: {self.status}, measured {format_value(self.value)}; {self.witness or self.note}"
+
 
 def _escape(text: str) -> str:
     return text.replace("|", "\\|")
@@ -204,7 +215,7 @@ def _escape(text: str) -> str:
 
 @dataclass(frozen=True)
 class LossReport:
-    """The outcome of :func:`check_loss`: one :class:`CheckRow` per check.
+    """The outcome of :func:`sanity`: one :class:`CheckRow` per check.
 
     Prints as a plain-text table (``str(report)``) and renders as a Markdown table in a
     notebook; both are deterministic (values rounded by :func:`format_value`, no addresses).
@@ -237,7 +248,7 @@ class LossReport:
         cells = [head, *self._cells()]
         widths = [max(len(c[i]) for c in cells) for i in range(3)]
         lines = [
-            f"check_loss({self.name}): "
+            f"sanity({self.name}): "
             + ("all checks passed" if self.passed else f"FAILED {', '.join(self.failed)}")
         ]
         for c in cells:
@@ -248,7 +259,7 @@ class LossReport:
 
     def _repr_markdown_(self) -> str:
         lines = [
-            f"**check_loss(`{self.name}`)**: "
+            f"**sanity(`{self.name}`)**: "
             + ("all checks passed" if self.passed else f"failed: {', '.join(self.failed)}"),
             "",
             "| check | result | measured | witness / note |",
@@ -260,7 +271,7 @@ class LossReport:
         return "\n".join(lines)
 
 
-# ---------------------------------------------------------------- helpers of check_loss
+# ---------------------------------------------------------------- helpers of sanity
 
 
 class _Raised(Exception):
@@ -300,7 +311,7 @@ class _Caller:
     def scalar_reduction(self) -> str | None:
         if not self.reductions:
             return None
-        return "sum" if "sum" in self.reductions else ("mean" if "mean" in self.reductions else None)
+        return "mean" if "mean" in self.reductions else ("sum" if "sum" in self.reductions else None)
 
     def __call__(self, x, reduction=None, rest=None, kwargs=None):
         rest = self.rest if rest is None else rest
@@ -313,7 +324,7 @@ class _Caller:
             raise _Raised(_describe_error(exc)) from exc
 
     def total(self, x, rest=None, kwargs=None):
-        """A scalar: the loss with its ``"sum"`` (or ``"mean"``) reduction, summed if not scalar."""
+        """A scalar: the loss with its ``"mean"`` (or ``"sum"``) reduction, summed if not scalar."""
         out = self(x, self.scalar_reduction, rest, kwargs)
         if not isinstance(out, torch.Tensor):
             raise _Raised(f"returned {type(out).__name__}, not a tensor")
@@ -340,6 +351,11 @@ def _finite_differences(call: _Caller, x: torch.Tensor, h: float) -> torch.Tenso
     return fd.reshape(x.shape)
 
 
+def _number(v: float) -> str:
+    """A given (not measured) number: exact zero prints as 0."""
+    return "0" if v == 0 else format_value(v)
+
+
 def _fill_inputs(x: torch.Tensor, extremes) -> list[tuple[str, torch.Tensor]]:
     out = []
     for v in extremes:
@@ -347,10 +363,10 @@ def _fill_inputs(x: torch.Tensor, extremes) -> list[tuple[str, torch.Tensor]]:
             out.append(("the given extreme input", v.to(dtype=x.dtype, device=x.device)))
             continue
         v = float(v)
-        out.append((f"input = {format_value(v)} everywhere", torch.full_like(x, v)))
+        out.append((f"input = {_number(v)} everywhere", torch.full_like(x, v)))
         if v > 0:
             s = torch.where(x >= 0, 1.0, -1.0).to(x.dtype)
-            out.append((f"input = sign(sample) × {format_value(v)}", s * v))
+            out.append((f"input = sign(sample) × {_number(v)}", s * v))
     return out
 
 
@@ -361,7 +377,7 @@ def _check(name: str, body) -> CheckRow:
         return CheckRow(name, False, None, str(exc))
 
 
-def check_loss(
+def sanity(
     fn: Loss,
     *args,
     kwargs: dict | None = None,
@@ -381,7 +397,8 @@ def check_loss(
     fd_rtol: float = 1e-4,
     seed: int = 0,
 ) -> LossReport:
-    r"""Run the sanity-check suite on a loss and return a :class:`LossReport`.
+    r"""Run the sanity-check suite on a loss and return a :class:`LossReport` (it never raises
+    because a check fails: like the property checks it reports, hence no ``check_`` prefix).
 
     The loss is called as ``fn(input, *others, **kwargs, reduction=r)`` — the convention of
     :mod:`lossbook` and :mod:`torch.nn.functional`; ``args`` are ``(input, *others)``, the
@@ -391,8 +408,10 @@ def check_loss(
 
     The checks, one row each:
 
-    * **gradient flow** — the summed loss has a gradient with respect to ``input``, finite,
-      and non-zero wherever a central finite difference says the loss varies;
+    * **gradient flow** — the loss (its ``"mean"``, else its ``"sum"``, else its value summed)
+      has a gradient with respect to ``input``, finite, and non-zero wherever a central finite
+      difference says the loss varies; the measured value is the largest gradient entry, the
+      scale a learning rate meets;
     * **finite differences** — autograd's gradient against central differences
       (step ``fd_step``), within ``fd_atol + fd_rtol · |fd|``;
     * **perfect prediction** — the loss at the perfect input equals ``minimum`` (a number, or
@@ -532,13 +551,13 @@ def check_loss(
                     False,
                     value,
                     f"{where} at the perfect input is {format_value(value)}, "
-                    + f"expected {format_value(target_min)}",
+                    + f"expected {_number(target_min)}",
                 )
             return CheckRow(
                 "perfect prediction",
                 True,
                 value,
-                note=f"{where} at the perfect input (expected {format_value(target_min)})",
+                note=f"{where} at the perfect input (expected {_number(target_min)})",
             )
 
         def candidates():
@@ -924,7 +943,7 @@ SAMPLES: dict[str, Callable] = {
     "probabilistic.wasserstein_1d": _samples_1d,
 }
 """Sample inputs for every loss of the package: ``"<module>.<function>" -> sample(generator)``,
-returning ``(args, kwargs, options)``, the options being :func:`check_loss`'s keyword
+returning ``(args, kwargs, options)``, the options being :func:`sanity`'s keyword
 arguments that the loss needs (its reductions, its perfect prediction and minimum, its
 extreme inputs). A chapter module may add its own in a module-level ``CHECK_SAMPLES`` dict
 (``{function name: sample}``). A loss without a sample is tried on a ``(4, 3)`` input and
@@ -952,12 +971,12 @@ def sample_for(name: str) -> Callable:
     return own.get(fname) or SAMPLES.get(name) or _default_sample
 
 
-def check_package(seed: int = 0) -> list[LossReport]:
-    """:func:`check_loss` on every loss of every chapter module present (:func:`chapter_losses`)."""
+def package_reports(seed: int = 0) -> list[LossReport]:
+    """:func:`sanity` on every loss of every chapter module present (:func:`chapter_losses`)."""
     reports = []
     for i, (name, fn) in enumerate(chapter_losses().items()):
         args, kw, opts = sample_for(name)(_g(seed + i))
-        reports.append(check_loss(fn, *args, kwargs=kw, name=name, **opts))
+        reports.append(sanity(fn, *args, kwargs=kw, name=name, **opts))
     return reports
 
 
@@ -990,5 +1009,5 @@ class SummaryTable:
 
 
 def summary_table(reports) -> SummaryTable:
-    """A :class:`SummaryTable` of :class:`LossReport` objects (for example :func:`check_package`'s)."""
+    """A :class:`SummaryTable` of :class:`LossReport` objects (for example :func:`package_reports`'s)."""
     return SummaryTable(tuple(reports))

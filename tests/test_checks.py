@@ -74,10 +74,10 @@ def test_bad_arguments():
         checks.identity(squared, [])
 
 
-# ============================================================================ check_loss
+# ============================================================================ sanity
 #
 # Each check fails on a loss built to violate it, names the check and the witness, and
-# passes on the repaired loss; check_loss passes every loss of the registry.
+# passes on the repaired loss; sanity passes every loss of the registry.
 
 import math  # noqa: E402
 
@@ -164,7 +164,7 @@ def _noisy(input, target, reduction="mean"):
 
 
 BROKEN = {
-    # check: (broken loss, repaired loss, check_loss keyword arguments)
+    # check: (broken loss, repaired loss, sanity keyword arguments)
     "gradient flow": (_reduced(lambda x, y: (x.detach() - y) ** 2), _reduced(lambda x, y: (x - y) ** 2), {}),
     "finite differences": (
         _reduced(lambda x, y: _WrongSignSquare.apply(x - y)),
@@ -187,11 +187,11 @@ def test_each_check_fails_on_its_broken_loss_and_passes_when_repaired(check):
     x, y = _pair()
     if check == "finite values and gradients":
         x = y.clone()  # r = 0 everywhere, where sqrt's gradient is NaN
-    bad = checks.check_loss(broken, x, y, **kw)
+    bad = checks.sanity(broken, x, y, **kw)
     assert bad[check].passed is False
     assert check in bad.failed and not bad.passed
     assert bad[check].witness  # says where
-    good = checks.check_loss(repaired, x, y, **kw)
+    good = checks.sanity(repaired, x, y, **kw)
     assert good[check].passed is True, good
     if check not in ("non-negativity",):
         assert good.passed, good
@@ -199,22 +199,23 @@ def test_each_check_fails_on_its_broken_loss_and_passes_when_repaired(check):
 
 def test_gradient_flow_witness_detached_and_zero():
     x, y = _pair()
-    rep = checks.check_loss(_reduced(lambda a, b: (a.detach() - b) ** 2), x, y)
+    rep = checks.sanity(_reduced(lambda a, b: (a.detach() - b) ** 2), x, y)
     assert "detached" in rep["gradient flow"].witness
     # a gradient that is zero where the loss varies: the entry and its finite difference
     zero = _reduced(lambda a, b: ((a - b) ** 2).detach() + 0 * a)
-    row = checks.check_loss(zero, x, y)["gradient flow"]
+    row = checks.sanity(zero, x, y)["gradient flow"]
     assert row.passed is False and "gradient 0, finite difference" in row.witness
     i = int(torch.argmax(((x - y) * 2).abs().reshape(-1)))
-    assert math.isclose(abs(row.value), abs(float(2 * (x - y).reshape(-1)[i])), rel_tol=1e-6)
+    # the mean's derivative in that entry: 2 r / n
+    assert math.isclose(abs(row.value), abs(float(2 * (x - y).reshape(-1)[i])) / x.numel(), rel_tol=1e-6)
 
 
 def test_finite_differences_witness_is_the_worst_entry():
     x, y = _pair()
-    row = checks.check_loss(_reduced(lambda a, b: _WrongSignSquare.apply(a - b)), x, y)["finite differences"]
+    row = checks.sanity(_reduced(lambda a, b: _WrongSignSquare.apply(a - b)), x, y)["finite differences"]
     i = int(torch.argmax((x - y).abs().reshape(-1)))
-    # autograd -2r against 2r: the gap is 4|r| at the largest residual
-    assert math.isclose(row.value, 4 * float((x - y).abs().reshape(-1)[i]), rel_tol=1e-6)
+    # autograd -2r/n against 2r/n (the mean): the gap is 4|r|/n at the largest residual
+    assert math.isclose(row.value, 4 * float((x - y).abs().reshape(-1)[i]) / x.numel(), rel_tol=1e-6)
     assert row.witness.startswith(checks._index(x.shape, i))
 
 
@@ -223,25 +224,25 @@ def test_log_zero_is_caught_at_the_extremes_and_clamping_repairs_it():
     p = torch.rand(4, 3, generator=g, dtype=torch.float64) * 0.8 + 0.1
     y = (torch.rand(4, 3, generator=g) < 0.5).double()
     opts = {"perfect": None, "extremes": (0.0, 1.0)}
-    bad = checks.check_loss(_reduced(_bce_probs), p, y, **opts)
+    bad = checks.sanity(_reduced(_bce_probs), p, y, **opts)
     assert bad.failed == ("finite values and gradients",)
     assert bad["finite values and gradients"].witness == "input = 0 everywhere: loss nan"
-    half = checks.check_loss(_reduced(_bce_log_clamped), p, y, **opts)["finite values and gradients"]
+    half = checks.sanity(_reduced(_bce_log_clamped), p, y, **opts)["finite values and gradients"]
     assert half.passed is False and "gradient nan" in half.witness
-    assert checks.check_loss(_reduced(_bce_probs_clamped), p, y, **opts).passed
+    assert checks.sanity(_reduced(_bce_probs_clamped), p, y, **opts).passed
 
 
 def test_sign_error_in_the_loss_fails_non_negativity_with_the_entry():
     x, y = _pair()
-    row = checks.check_loss(_reduced(lambda a, b: -((a - b) ** 2)), x, y)["non-negativity"]
+    row = checks.sanity(_reduced(lambda a, b: -((a - b) ** 2)), x, y)["non-negativity"]
     assert row.passed is False and row.value < 0 and "entry" in row.witness
 
 
 def test_not_applicable_checks():
     x, y = _pair()
-    rep = checks.check_loss(regression.rmse, x, y, reductions=())
+    rep = checks.sanity(regression.rmse, x, y, reductions=())
     assert rep["batch consistency"].passed is None and rep["reduction consistency"].passed is None
-    rep = checks.check_loss(regression.mse, x, y, perfect=None, nonnegative=False, batch_independent=False)
+    rep = checks.sanity(regression.mse, x, y, perfect=None, nonnegative=False, batch_independent=False)
     assert rep.passed
     assert [rep[c].passed for c in ("perfect prediction", "non-negativity", "batch consistency")] == [
         None
@@ -251,29 +252,45 @@ def test_not_applicable_checks():
 def test_documented_minimum_and_mean_normaliser():
     x, y = _pair()
     shifted = _reduced(lambda a, b: (a - b) ** 2 + 1)
-    assert checks.check_loss(shifted, x, y, minimum=1.0, nonnegative=True).passed
+    assert checks.sanity(shifted, x, y, minimum=1.0, nonnegative=True).passed
     twice = lambda a, b, reduction="mean": reduce((a - b) ** 2, reduction) * (2 if reduction == "mean" else 1)  # noqa: E731
-    assert checks.check_loss(twice, x, y).failed == ("perfect prediction", "reduction consistency")[1:]
-    assert checks.check_loss(twice, x, y, mean=lambda none, args, kw: 2 * none.mean()).passed
+    assert checks.sanity(twice, x, y).failed == ("perfect prediction", "reduction consistency")[1:]
+    assert checks.sanity(twice, x, y, mean=lambda none, args, kw: 2 * none.mean()).passed
 
 
 def test_default_sample_and_random_state_restored():
     torch.manual_seed(5)
     expected = torch.rand(3)
     torch.manual_seed(5)
-    rep = checks.check_loss(regression.mse)
+    rep = checks.sanity(regression.mse)
     assert rep.passed and rep.name == "mse"
     torch.testing.assert_close(torch.rand(3), expected)
 
 
+def test_gradient_flow_measures_the_scale_of_the_mean_gradient():
+    x, y = _pair()
+    summed = lambda a, b, reduction="mean": regression.mse(
+        a, b, reduction="sum" if reduction == "mean" else reduction
+    )  # noqa: E731
+    plain = checks.sanity(regression.mse, x, y)["gradient flow"].value
+    scaled = checks.sanity(summed, x, y, mean=lambda none, args, kw: none.sum())["gradient flow"].value
+    assert math.isclose(scaled / plain, x.numel(), rel_tol=1e-12)
+    assert math.isclose(plain, float(2 * (x - y).abs().max()) / x.numel(), rel_tol=1e-12)
+
+
+def test_a_row_prints_on_one_line():
+    row = checks.sanity(_noisy, *_pair())["determinism"]
+    assert repr(row).startswith("determinism: FAIL, measured ") and "two evaluations differ" in repr(row)
+
+
 def test_report_renders_deterministically():
     x, y = _pair()
-    bad = checks.check_loss(_noisy, x, y, name="noisy")
+    bad = checks.sanity(_noisy, x, y, name="noisy")
     text, md = str(bad), bad._repr_markdown_()
-    assert text.splitlines()[0].startswith("check_loss(noisy): FAILED ")
+    assert text.splitlines()[0].startswith("sanity(noisy): FAILED ")
     assert "determinism" in bad.failed
     assert "| determinism | **FAIL** |" in md and " at 0x" not in text + md
-    assert str(checks.check_loss(regression.mse, x, y)) == str(checks.check_loss(regression.mse, x, y))
+    assert str(checks.sanity(regression.mse, x, y)) == str(checks.sanity(regression.mse, x, y))
     with pytest.raises(KeyError, match="no check named 'speed'"):
         bad["speed"]
 
@@ -282,10 +299,16 @@ def test_report_renders_deterministically():
     ("value", "text"),
     [
         (None, "—"),
-        (0.0, "0"),
-        (3e-9, "< 10⁻⁶"),
-        (-3e-9, "> -10⁻⁶"),
+        (0.0, "≈ 0"),
+        (3e-9, "≈ 0"),
+        (-3e-9, "≈ 0"),
+        (-2e-6, "-2.00 × 10⁻⁶"),
         (0.123456, "0.123"),
+        (5000.0, "5000"),
+        (1234.5, "1230"),
+        (17.44, "17.4"),
+        (0.0278, "0.0278"),
+        (9999.7, "1.00 × 10⁴"),
         (12345.0, "1.23 × 10⁴"),
         (2.5e-5, "2.50 × 10⁻⁵"),
         (float("nan"), "nan"),
@@ -297,12 +320,12 @@ def test_format_value(value, text):
     assert checks.format_value(value) == text
 
 
-def test_bad_arguments_of_check_loss():
+def test_bad_arguments_of_sanity():
     with pytest.raises(TypeError, match="the first argument \\(input\\) must be a floating-point tensor"):
-        checks.check_loss(regression.mse, torch.arange(3), torch.zeros(3))
+        checks.sanity(regression.mse, torch.arange(3), torch.zeros(3))
     x, y = _pair()
     with pytest.raises(ValueError, match="perfect must be 'target', a callable or None"):
-        checks.check_loss(regression.mse, x, y, perfect="zero")
+        checks.sanity(regression.mse, x, y, perfect="zero")
 
 
 def test_the_package_lists_the_same_losses_as_the_registry():
@@ -312,7 +335,7 @@ def test_the_package_lists_the_same_losses_as_the_registry():
 
 
 def _options(row):
-    """check_loss's options for a registry row: the package's for its function, adapted to the row."""
+    """sanity's options for a registry row: the package's for its function, adapted to the row."""
     base = row.name.split("[")[0]
     if base not in checks.SAMPLES:  # a loss the package has no sample for: the contract checks only
         return {"perfect": None, "nonnegative": False, "extremes": (), "batch_independent": False}
@@ -336,7 +359,7 @@ KNOWN_FAILURES = {
 
 def _row_param(row):
     if row.name in KNOWN_FAILURES:
-        reason = f"check_loss finds a bug: {KNOWN_FAILURES[row.name]} fails"
+        reason = f"sanity finds a bug: {KNOWN_FAILURES[row.name]} fails"
         return pytest.param(row, id=row.name, marks=pytest.mark.xfail(strict=True, reason=reason))
     return pytest.param(row, id=row.name)
 
@@ -345,7 +368,7 @@ def test_the_known_failure_is_the_nan_gradient_of_w2_at_identical_samples():
     from lossbook import probabilistic
 
     v = torch.tensor([0.0, 1.0, 3.0], dtype=torch.float64)
-    rep = checks.check_loss(
+    rep = checks.sanity(
         probabilistic.wasserstein_1d,
         v + 0.5,
         v,
@@ -358,17 +381,17 @@ def test_the_known_failure_is_the_nan_gradient_of_w2_at_identical_samples():
 
 
 @pytest.mark.parametrize("row", [_row_param(r) for r in REGISTRY])
-def test_check_loss_passes_every_registry_loss(row):
+def test_sanity_passes_every_registry_loss(row):
     args, kwargs = row.sample(torch.float64, torch.device("cpu"), torch.Generator().manual_seed(0))
-    rep = checks.check_loss(
+    rep = checks.sanity(
         row.fn, *args, kwargs=kwargs, name=row.name, reductions=row.reductions, mean=row.mean, **_options(row)
     )
     assert rep.passed, rep
     assert rep["gradient flow"].passed and rep["finite differences"].passed and rep["determinism"].passed
 
 
-def test_check_package_passes_every_loss_and_tabulates():
-    reports = checks.check_package()
+def test_package_reports_passes_every_loss_and_tabulates():
+    reports = checks.package_reports()
     assert {r.name for r in reports} == set(checks.chapter_losses())
     failed = [str(r) for r in reports if not r.passed]
     assert not failed, "\n".join(failed)
