@@ -213,6 +213,18 @@ def _escape(text: str) -> str:
     return text.replace("|", "\\|")
 
 
+def _html_table(caption: str, head, rows) -> str:
+    """A plain HTML table (the website renders it; JupyterLab too)."""
+    from html import escape
+
+    cells = "".join(f"<th>{escape(h)}</th>" for h in head)
+    body = "".join("<tr>" + "".join(f"<td>{escape(c)}</td>" for c in row) + "</tr>" for row in rows)
+    return (
+        f"<table class='table'><caption>{escape(caption)}</caption>"
+        f"<thead><tr>{cells}</tr></thead><tbody>{body}</tbody></table>"
+    )
+
+
 @dataclass(frozen=True)
 class LossReport:
     """The outcome of :func:`sanity`: one :class:`CheckRow` per check.
@@ -256,6 +268,14 @@ class LossReport:
         return "\n".join(lines)
 
     __repr__ = __str__
+
+    def _headline(self) -> str:
+        return f"sanity({self.name}): " + (
+            "all checks passed" if self.passed else f"failed: {', '.join(self.failed)}"
+        )
+
+    def _repr_html_(self) -> str:
+        return _html_table(self._headline(), ("check", "result", "measured", "witness / note"), self._cells())
 
     def _repr_markdown_(self) -> str:
         lines = [
@@ -1000,6 +1020,12 @@ class SummaryTable:
         return "\n".join([head, *body, "", *key])
 
     __repr__ = __str__
+
+    def _repr_html_(self) -> str:
+        checks, rows = self._grid()
+        return _html_table(
+            "✓ pass, ✗ fail, – does not apply", ("loss", *checks), [(n, *marks) for n, marks in rows]
+        )
 
     def _repr_markdown_(self) -> str:
         checks, rows = self._grid()

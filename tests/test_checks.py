@@ -289,7 +289,10 @@ def test_report_renders_deterministically():
     text, md = str(bad), bad._repr_markdown_()
     assert text.splitlines()[0].startswith("sanity(noisy): FAILED ")
     assert "determinism" in bad.failed
-    assert "| determinism | **FAIL** |" in md and " at 0x" not in text + md
+    html = bad._repr_html_()
+    assert "| determinism | **FAIL** |" in md and " at 0x" not in text + md + html
+    assert html.startswith("<table") and "<td>determinism</td><td>FAIL</td>" in html
+    assert html.count("<tr>") == len(bad.rows) + 1
     assert str(checks.sanity(regression.mse, x, y)) == str(checks.sanity(regression.mse, x, y))
     with pytest.raises(KeyError, match="no check named 'speed'"):
         bad["speed"]
@@ -398,3 +401,4 @@ def test_package_reports_passes_every_loss_and_tabulates():
     table = checks.summary_table(reports)
     assert str(table).splitlines()[0].startswith("loss")
     assert table._repr_markdown_().count("\n") == len(reports) + 1
+    assert table._repr_html_().count("<tr>") == len(reports) + 1
