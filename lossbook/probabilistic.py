@@ -344,7 +344,13 @@ def wasserstein_1d(u, v, *, order: float = 1.0, u_weights=None, v_weights=None) 
     qu = us[torch.searchsorted(cu, t).clamp(max=us.numel() - 1)]
     qv = vs[torch.searchsorted(cv, t).clamp(max=vs.numel() - 1)]
     wp = (dt * torch.abs(qu - qv) ** p).sum()
-    return (wp if p == 1 else wp ** (1.0 / p)).to(dtype)
+    if p == 1:
+        return wp.to(dtype)
+    # The p-th root has an infinite derivative at 0 (identical samples), where autograd would
+    # give 0 * inf = NaN; the "double where" returns the subgradient 0 there, as safe_norm does.
+    positive = wp > 0
+    root = torch.where(positive, wp, torch.ones_like(wp)) ** (1.0 / p)
+    return torch.where(positive, root, torch.zeros_like(wp)).to(dtype)
 
 
 def cost_matrix(x, y, *, power: float = 2.0) -> torch.Tensor:

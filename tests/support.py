@@ -10,16 +10,14 @@ keep what is particular to their losses (values against references, properties).
 
 from __future__ import annotations
 
-import importlib
-import inspect
 import math
-import pkgutil
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from types import ModuleType
 
 import pytest
 import torch
+
+from lossbook.checks import INFRASTRUCTURE_MODULES, NOT_LOSSES, chapter_modules, public_losses  # noqa: F401
 
 LossFn = Callable[..., torch.Tensor]
 REDUCTIONS: tuple[str, ...] = ("none", "mean", "sum")
@@ -1107,79 +1105,5 @@ REGISTRY: tuple[Loss, ...] = tuple(
 
 
 # ---------------------------------------------------------------- what counts as a loss
-
-INFRASTRUCTURE_MODULES = frozenset(
-    {"bench", "checks", "data", "device", "metrics", "notebook", "optim", "plotting"}
-)
-"""Modules of :mod:`lossbook` that are not chapter modules (private ``_*`` modules are skipped too)."""
-
-NOT_LOSSES: Mapping[str, str] = {
-    "classification.logsumexp": "a stable primitive",
-    "classification.log_softmax": "a stable primitive",
-    "classification.softmax": "a stable primitive",
-    "classification.naive_softmax": "the unstable formula, shown for teaching",
-    "classification.smooth_labels": "builds targets",
-    "classification.focal_modulating_factor": "a factor of the focal loss, not a loss",
-    "classification.svm_primal_objective": "an objective of (w, b) and data, not of (input, target)",
-    "probabilistic.cost_matrix": "builds the input of sinkhorn",
-    "probabilistic.sinkhorn": "a solver: returns (cost, plan)",
-    "metric.pairwise_distances": "a distance matrix, the input of the miners and losses",
-    "metric.select_triplets": "a miner: returns index tensors (anchor, positive, negative)",
-    "metric.batch_hard_triplets": "a miner: returns index tensors (anchor, positive, negative)",
-    "metric.recall_at_k": "a retrieval metric, not differentiated",
-    "metric.all_gather_differentiable": "a distributed collective that keeps the gradient path",
-    "sequence.inverse_decay": "a scheduled-sampling schedule of the teacher-forcing probability",
-    "sequence.linear_decay": "a scheduled-sampling schedule of the teacher-forcing probability",
-    "sequence.exponential_decay": "a scheduled-sampling schedule of the teacher-forcing probability",
-    "sequence.inverse_sigmoid_decay": "a scheduled-sampling schedule of the teacher-forcing probability",
-    "sequence.scheduled_sampling_mix": "a sampler: mixes gold and predicted tokens with coin flips",
-    "sequence.ctc_collapse": "the CTC map B on one path of ints",
-    "sequence.ctc_min_input_length": "a counting helper (fewest frames for a target)",
-    "sequence.ctc_num_alignments": "a counting helper (number of alignments)",
-    "sequence.ctc_alignments": "enumerates alignments by brute force",
-    "sequence.ctc_brute_force_nll": "a brute-force reference for tiny cases (one sequence, a Python target)",
-    "sequence.ctc_log_alpha_beta": "the forward and backward tables of one sequence, for reading",
-    "sequence.ctc_greedy_decode": "a decoder: returns label tuples",
-    "sequence.ctc_prefix_beam_search": "a decoder: returns labellings and their log-probabilities",
-    "generative.reparameterize": "a sampler: the reparameterised sample z = mu + sigma * eps",
-    "generative.diag_gaussian_log_prob": "a log-density helper, a piece of the reconstruction term",
-    "generative.active_units": "a diagnostic metric: counts active latent dimensions (an int)",
-    "generative.clip_parameters_": "an in-place constraint on parameters, returns None",
-    "generative.mode_coverage": "a diagnostic metric: (modes covered, high-quality fraction)",
-    "selection.recommend": "walks the decision tree: returns a recommendation",
-    "selection.tree_nodes": "reads the decision tree for its figure",
-    "selection.tree_edges": "reads the decision tree for its figure",
-    "selection.plot_tree": "draws the decision tree",
-    "selection.coral_levels": "builds the binary targets of coral",
-    "selection.coral_predict": "turns coral's logits into a rank",
-}
-"""Public functions of chapter modules that are not losses, each with the reason."""
-
-
-def chapter_modules() -> list[ModuleType]:
-    """Every chapter module of :mod:`lossbook`: its public modules minus :data:`INFRASTRUCTURE_MODULES`."""
-    import lossbook
-
-    names = sorted(
-        m.name
-        for m in pkgutil.iter_modules(lossbook.__path__)
-        if not m.name.startswith("_") and m.name not in INFRASTRUCTURE_MODULES
-    )
-    return [importlib.import_module(f"lossbook.{n}") for n in names]
-
-
-def public_losses(module: ModuleType) -> dict[str, Callable]:
-    """The public losses of a chapter module, by registry-style name.
-
-    The rule: a *function* listed in the module's ``__all__``, whose name does not end in
-    ``_grad`` (closed-form gradients are registered with their loss) and that is not listed
-    in :data:`NOT_LOSSES`.
-    """
-    short = module.__name__.removeprefix("lossbook.")
-    out = {}
-    for name in module.__all__:
-        obj = getattr(module, name)
-        key = f"{short}.{name}"
-        if inspect.isfunction(obj) and not name.endswith("_grad") and key not in NOT_LOSSES:
-            out[key] = obj
-    return out
+# One rule for the package and its tests: lossbook.checks defines the chapter modules, their
+# public losses and the public functions that are not losses (NOT_LOSSES, each with a reason).
