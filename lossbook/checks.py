@@ -145,6 +145,8 @@ __all__ += [
     "CheckRow",
     "LossReport",
     "INFRASTRUCTURE_MODULES",
+    "MEANS",
+    "NOT_APPLICABLE",
     "NOT_LOSSES",
     "SummaryTable",
     "chapter_losses",
@@ -234,10 +236,19 @@ class LossReport:
 
     Prints as a plain-text table (``str(report)``) and renders as a Markdown table in a
     notebook; both are deterministic (values rounded by :func:`format_value`, no addresses).
+
+    A report with a ``not_applicable`` reason (and no rows) says that the suite does not apply
+    to the loss at all (see :data:`NOT_APPLICABLE`): no check ran, so none failed.
     """
 
     name: str
     rows: tuple[CheckRow, ...]
+    not_applicable: str = ""
+
+    @property
+    def applicable(self) -> bool:
+        """Whether the suite ran on the loss (``False`` for a :data:`NOT_APPLICABLE` loss)."""
+        return not self.not_applicable
 
     @property
     def passed(self) -> bool:
@@ -259,6 +270,8 @@ class LossReport:
         return [(r.name, r.status, format_value(r.value), r.witness or r.note) for r in self.rows]
 
     def __str__(self) -> str:
+        if not self.applicable:
+            return self._headline()
         head = ("check", "result", "measured", "witness / note")
         cells = [head, *self._cells()]
         widths = [max(len(c[i]) for c in cells) for i in range(3)]
@@ -273,6 +286,8 @@ class LossReport:
     __repr__ = __str__
 
     def _headline(self) -> str:
+        if not self.applicable:
+            return f"sanity({self.name}): not applicable: {self.not_applicable}"
         return f"sanity({self.name}): " + (
             "all checks passed" if self.passed else f"failed: {', '.join(self.failed)}"
         )
@@ -281,6 +296,8 @@ class LossReport:
         return _html_table(self._headline(), ("check", "result", "measured", "witness / note"), self._cells())
 
     def _repr_markdown_(self) -> str:
+        if not self.applicable:
+            return f"**sanity(`{self.name}`)**: not applicable: {_escape(self.not_applicable)}"
         lines = [
             f"**sanity(`{self.name}`)**: "
             + ("all checks passed" if self.passed else f"failed: {', '.join(self.failed)}"),
@@ -443,7 +460,9 @@ def sanity(
     * **non-negativity** (when ``nonnegative``) — every entry of the ``"none"`` loss is
       ``>= -tol``, on the sample, the perfect input and the extreme inputs;
     * **batch consistency** (when ``batch_independent``) — each sample's ``"none"`` loss is the
-      same alone as in the batch (no statistics across the batch leak into it); pass
+      same alone as in the batch (no statistics across the batch leak into it; the other
+      arguments and the tensor keyword arguments whose first dimension is the batch's are
+      sliced with the input); pass
       ``batch_independent=False`` for a loss that couples samples by design (in-batch negatives);
     * **reduction consistency** — ``"sum"`` is ``none.sum()``, ``"mean"`` is ``none.mean()``
       (or ``mean(none, args, kwargs)`` where the documented normaliser differs);
@@ -620,12 +639,14 @@ def sanity(
             if full.ndim == 0 or full.shape[0] != n:
                 return CheckRow("batch consistency", None, note="the 'none' loss has no batch dimension")
             worst = (0.0, "")
+
+            def row(a, i):
+                return a[i : i + 1] if isinstance(a, torch.Tensor) and a.ndim and a.shape[0] == n else a
+
             for i in range(min(n, 4)):
-                sl = [
-                    a[i : i + 1] if isinstance(a, torch.Tensor) and a.ndim and a.shape[0] == n else a
-                    for a in rest
-                ]
-                alone = call(x[i : i + 1], "none", rest=tuple(sl))
+                sl = tuple(row(a, i) for a in rest)
+                kw = {k: row(v, i) for k, v in kwargs64.items()}
+                alone = call(x[i : i + 1], "none", rest=sl, kwargs=kw)
                 gap = float((alone - full[i : i + 1]).abs().max())
                 if math.isnan(gap) or gap > worst[0]:
                     worst = (
@@ -973,6 +994,245 @@ def _one_distribution(g):
     return (p,), {}, {"perfect": None, "extremes": ()}
 
 
+# ---- metric learning
+
+
+def _triplets(g, margin=1.0, gap=0.05):
+    """Anchor, positive and negative rows, every ``d(a, p) - d(a, n) + margin`` at least ``gap`` from 0."""
+    a, p, n = (torch.randn(5, 3, generator=g, dtype=torch.float64) for _ in range(3))
+    for _ in range(50):
+        close = ((a - p).norm(dim=-1) - (a - n).norm(dim=-1) + margin).abs() < gap
+        if not close.any():
+            break
+        n = torch.where(close[:, None], torch.randn(5, 3, generator=g, dtype=torch.float64), n)
+    return (a, p, n), {"margin": margin}, {"perfect": _perfect_triplet}
+
+
+def _perfect_triplet(a, p, n):
+    """The positive on the anchor, the negative opposite it and at least 10 away (cosine distance 2)."""
+    return a, a.clone(), -a - 10 * a / a.norm(dim=-1, keepdim=True)
+
+
+def _perfect_embeddings(x, y):
+    """Each class on its own axis, 10 from the origin: D_ap = 0 and D_an >= 10 (cosine distance 1)."""
+    return 10 * torch.nn.functional.one_hot(y, x.shape[-1]).to(x.dtype), y
+
+
+def _labelled_batch(g, margin=0.2, gap=0.02):
+    """A labelled batch (3 classes, dim 3): every ``D_ap - D_an + margin`` at least ``gap`` from 0."""
+    from .metric import pairwise_distances
+
+    labels = torch.tensor([0, 0, 0, 1, 1, 1, 2, 2])
+    same = labels[:, None] == labels[None, :]
+    pos = same & ~torch.eye(len(labels), dtype=torch.bool)
+    for _ in range(50):
+        x = torch.randn(len(labels), 3, generator=g, dtype=torch.float64)
+        d = pairwise_distances(x)
+        s = (d[:, :, None] - d[:, None, :])[pos[:, :, None] & ~same[:, None, :]]
+        if (s + margin).abs().min() >= gap:
+            break
+    from .metric import TRIPLET_REDUCTIONS
+
+    opts = {
+        "reductions": TRIPLET_REDUCTIONS,
+        "perfect": _perfect_embeddings,
+        "batch_independent": False,  # the triplets are mined within the batch
+    }
+    return (x, labels), {"margin": margin}, opts
+
+
+def _labelled_pairs(g, margin=2.0, gap=0.05):
+    """Pairs with labels in {0, 1}, every distance at least ``gap`` from ``margin`` and from 0."""
+    x1 = torch.randn(6, 3, generator=g, dtype=torch.float64)
+    diff = torch.randn(6, 3, generator=g, dtype=torch.float64)
+    d = diff.norm(dim=-1, keepdim=True)
+    diff = diff * _away(d.clamp_min(gap), [margin], gap) / d
+    t = torch.tensor([0, 1] * 3)[torch.randperm(6, generator=g)]
+
+    def perfect(x1, x2, t):  # similar pairs coincide, dissimilar ones 10 apart (beyond the margin)
+        far = torch.zeros_like(x1)
+        far[..., 0] = 10.0
+        return x1, torch.where((t == 1)[:, None], x1, x1 + far), t
+
+    return (x1, x1 - diff, t), {"margin": margin}, {"perfect": perfect}
+
+
+def _views(temperature):
+    def sample(g):
+        z1 = torch.randn(4, 3, generator=g, dtype=torch.float64)
+        z2 = z1 + 0.5 * torch.randn(4, 3, generator=g, dtype=torch.float64)
+        # in-batch negatives: each anchor's loss depends on the whole batch; the minimum is not attained
+        return (z1, z2), {"temperature": temperature}, {"perfect": None, "batch_independent": False}
+
+    return sample
+
+
+def _scores(g):
+    s = 2 * torch.randn(5, 5, generator=g, dtype=torch.float64)
+    return (s,), {}, {"perfect": None, "batch_independent": False}
+
+
+# ---- sequences
+
+
+def _padded_tokens(g):
+    """Decoder logits (N=3, T=5, C=4) and gold tokens padded with ``ignore_index`` (lengths 5, 2, 4)."""
+    z = 2 * torch.randn(3, 5, 4, generator=g, dtype=torch.float64)
+    y = torch.randint(0, 4, (3, 5), generator=g)
+    y = torch.where(torch.arange(5) < torch.tensor([5, 2, 4])[:, None], y, -100)
+    return (z, y), {"ignore_index": -100}, {"perfect": None}
+
+
+def _token_mean(none, args, kwargs):
+    """The ``"token"`` average of :func:`lossbook.sequence.sequence_cross_entropy`: over the real tokens."""
+    return none.sum() / (args[1] != kwargs.get("ignore_index", -100)).sum()
+
+
+def _ctc(g):
+    """Time-first log-probabilities (T=6, N=3, C=4), padded targets with a repeat, every target feasible.
+
+    The extremes are normalised too (CTC reads log-probabilities): nearly one-hot frames
+    (log-probabilities down to about -10⁴) and uniform ones."""
+    lp = torch.randn(6, 3, 4, generator=g, dtype=torch.float64).log_softmax(-1)
+    targets = torch.tensor([[1, 2, 2], [3, 1, 0], [2, 0, 0]])
+    lengths = (torch.tensor([6, 5, 4]), torch.tensor([3, 2, 1]))
+    peaked = (3e3 * torch.randn(6, 3, 4, generator=g, dtype=torch.float64)).log_softmax(-1)
+    uniform = torch.full((6, 3, 4), -math.log(4), dtype=torch.float64)
+    return (lp, targets, *lengths), {}, {"perfect": None, "extremes": (peaked, uniform)}
+
+
+def _ctc_mean(none, args, kwargs):
+    """torch's CTC ``"mean"``: each sequence's loss divided by its target length, then averaged."""
+    return (none / args[3].clamp(min=1).to(none.dtype)).mean()
+
+
+# ---- generative models
+
+
+def _gaussian_posterior(g):
+    from .generative import GAUSSIAN_KL_REDUCTIONS
+
+    mu, logvar = (
+        torch.randn(4, 3, generator=g, dtype=torch.float64),
+        torch.randn(4, 3, generator=g, dtype=torch.float64),
+    )
+    opts = {
+        "reductions": GAUSSIAN_KL_REDUCTIONS,
+        "perfect": lambda m, lv: (torch.zeros_like(m), torch.zeros_like(lv)),  # the prior N(0, I)
+    }
+    return (mu, logvar), {}, opts
+
+
+def _elbo(g):
+    recon = torch.rand(4, generator=g, dtype=torch.float64) * 5 + 1
+    mu = torch.randn(4, 3, generator=g, dtype=torch.float64)
+    logvar = 0.5 * torch.randn(4, 3, generator=g, dtype=torch.float64)
+    opts = {
+        # the posterior on the prior: the KL term vanishes and the loss is the reconstruction term
+        "perfect": lambda r, m, lv: (r, torch.zeros_like(m), torch.zeros_like(lv)),
+        "minimum": lambda r, m, lv: float(r.mean()),
+        # recon_nll is a negative log-likelihood, negative for a density above 1 (a Gaussian decoder)
+        "nonnegative": False,
+    }
+    return (recon, mu, logvar), {}, opts
+
+
+def _logits(n_args, **opts):
+    """GAN logits or critic scores: no perfect prediction (the minimum, if any, is at infinity)."""
+
+    def sample(g):
+        args = tuple(2 * torch.randn(4, 3, generator=g, dtype=torch.float64) for _ in range(n_args))
+        return args, {}, {"perfect": None, **opts}
+
+    return sample
+
+
+# ---- loss selection
+
+
+def _masks(logits):
+    """Predictions (logits, or probabilities in (0.05, 0.95)) and hard masks, one sample per row."""
+
+    def sample(g):
+        z = 2 * torch.randn(3, 2, 4, generator=g, dtype=torch.float64)
+        t = (torch.rand(3, 2, 4, generator=g, dtype=torch.float64) < 0.4).double()
+        if logits:
+            return (z, t), {"smooth": 1.0}, {"perfect": None}
+        return (0.05 + 0.9 * torch.sigmoid(z), t), {"smooth": 1.0}, {"extremes": (0.0, 1.0)}
+
+    return sample
+
+
+def _cosines(g):
+    """Cosines in (-0.75, 0.95), away from the clamp at ±1 and from the fallback's switch at -cos m;
+    the extremes are the ends of [-1, 1], where d arccos / dc is infinite."""
+    c = -0.75 + 1.7 * torch.rand(5, 4, generator=g, dtype=torch.float64)
+    t = torch.randint(0, 4, (5,), generator=g)
+    return (c, t), {"scale": 8.0, "margin": 0.5}, {"perfect": None, "extremes": (-1.0, 1.0)}
+
+
+def _lists(**opts):
+    """Scores and relevances without ties (3 lists of 5)."""
+
+    def sample(g):
+        s = torch.randn(3, 5, generator=g, dtype=torch.float64)
+        t = torch.stack([torch.randperm(5, generator=g) for _ in range(3)]).double()
+        return (s, t), {}, opts
+
+    return sample
+
+
+def _softmax_entropy(s, t):
+    p = torch.softmax(t, -1)
+    return float(-(p * p.log()).sum(-1).mean())
+
+
+def _ordinal(g):
+    z = 2 * torch.randn(6, 4, generator=g, dtype=torch.float64)
+    t = torch.randint(0, 5, (6,), generator=g)
+    return (z, t), {}, {"perfect": None}
+
+
+def _task_losses(g):
+    L = torch.rand(4, generator=g, dtype=torch.float64) * 2 + 0.1
+    s = torch.randn(4, generator=g, dtype=torch.float64)
+    opts = {
+        # for fixed L_t > 0 the minimiser is s_t = log L_t, the minimum (1 + log L_t) / 2
+        # (negative for L_t < 1/e)
+        "perfect": lambda L, s: (L, L.log()),
+        "minimum": lambda L, s: float((0.5 * (1 + L.log())).mean()),
+        "nonnegative": False,
+        "extremes": (0.0, 1e4),  # task losses are non-negative
+    }
+    return (L, s), {}, opts
+
+
+def _policy(g):
+    lp = -torch.rand(8, generator=g, dtype=torch.float64) * 2 - 0.05
+    ret = 3 * torch.randn(8, generator=g, dtype=torch.float64)
+    # a surrogate, negative where the return is: no perfect prediction; log-probabilities are <= 0
+    return (lp, ret), {}, {"perfect": None, "nonnegative": False, "extremes": (-1e4, 0.0)}
+
+
+def _ppo(g, clip_range=0.2):
+    """New and old log-probabilities whose ratio is at least 0.02 from 1 ± clip_range."""
+    old = -torch.rand(10, generator=g, dtype=torch.float64) * 2 - 0.1
+    r = _away(0.5 + torch.rand(10, generator=g, dtype=torch.float64), [1 - clip_range, 1 + clip_range], 0.02)
+    adv = _away(torch.randn(10, generator=g, dtype=torch.float64), [0.0])
+    opts = {"perfect": None, "nonnegative": False, "extremes": (-1e4, 0.0)}
+    return (old + r.log(), old, adv), {"clip_range": clip_range}, opts
+
+
+def _values(g):
+    v, ret = (
+        torch.randn(7, generator=g, dtype=torch.float64),
+        torch.randn(7, generator=g, dtype=torch.float64),
+    )
+    # no perfect= : with clip_range, values = returns still pays (V_clipped - G)^2 / 2 where the old
+    # values are farther than clip_range from the returns
+    return (v, ret), {}, {"perfect": None}
+
+
 SAMPLES: dict[str, Callable] = {
     "regression.mse": _regression(),
     "regression.mse_reference": _regression(),
@@ -999,6 +1259,32 @@ SAMPLES: dict[str, Callable] = {
     "probabilistic.entropy": _one_distribution,
     "probabilistic.gaussian_kl": _gaussians,
     "probabilistic.wasserstein_1d": _samples_1d,
+    "metric.triplet_margin_loss": _triplets,
+    "metric.triplet_loss": _labelled_batch,
+    "metric.contrastive_loss": _labelled_pairs,
+    "metric.nt_xent": _views(0.5),
+    "metric.info_nce": _views(0.2),
+    "metric.info_nce_from_scores": _scores,
+    "sequence.sequence_cross_entropy": _padded_tokens,
+    "sequence.ctc_loss": _ctc,
+    "sequence.ctc_loss_reference": _ctc,
+    "generative.kl_standard_normal": _gaussian_posterior,
+    "generative.elbo_loss": _elbo,
+    "generative.gan_discriminator_loss": _logits(2),
+    "generative.minimax_generator_loss": _logits(1, nonnegative=False),  # log(1 - D) <= 0
+    "generative.non_saturating_generator_loss": _logits(1),
+    "generative.wgan_critic_loss": _logits(2, nonnegative=False),  # f(fake) - f(real), any sign
+    "generative.wgan_generator_loss": _logits(1, nonnegative=False),  # -f(fake), any sign
+    "selection.soft_dice": _masks(logits=False),
+    "selection.dice": _masks(logits=True),
+    "selection.arcface": _cosines,
+    "selection.listnet": _lists(perfect="target", minimum=_softmax_entropy),
+    "selection.listmle": _lists(perfect=None),
+    "selection.coral": _ordinal,
+    "selection.uncertainty_weighting": _task_losses,
+    "selection.reinforce": _policy,
+    "selection.ppo_clip": _ppo,
+    "selection.ppo_value": _values,
 }
 """Sample inputs for every loss of the package: ``"<module>.<function>" -> sample(generator)``,
 returning ``(args, kwargs, options)``, the options being :func:`sanity`'s keyword
@@ -1006,6 +1292,24 @@ arguments that the loss needs (its reductions, its perfect prediction and minimu
 extreme inputs). A chapter module may add its own in a module-level ``CHECK_SAMPLES`` dict
 (``{function name: sample}``). A loss without a sample is tried on a ``(4, 3)`` input and
 target."""
+
+
+MEANS: dict[str, Callable] = {
+    "sequence.sequence_cross_entropy": _token_mean,
+    "sequence.ctc_loss": _ctc_mean,
+    "sequence.ctc_loss_reference": _ctc_mean,
+}
+""":func:`sanity`'s ``mean`` for the losses whose documented ``"mean"`` normaliser is not
+``none.mean()``, as ``mean(none, args, kwargs)``: ``"<module>.<function>" -> mean``."""
+
+NOT_APPLICABLE: dict[str, str] = {
+    "generative.gradient_penalty": "its first argument is the critic (a module), not a prediction; the "
+    "penalty is detached from real and fake by design (it trains the critic's parameters) and each call "
+    "draws new interpolation weights (tests/test_generative.py checks it)",
+}
+"""Losses of the chapter modules that :func:`sanity` cannot run on, each with the reason.
+:func:`package_reports` reports them as not applicable (a :class:`LossReport` without rows),
+not as failed."""
 
 
 def _default_sample(g):
@@ -1030,30 +1334,46 @@ def sample_for(name: str) -> Callable:
 
 
 def package_reports(seed: int = 0) -> list[LossReport]:
-    """:func:`sanity` on every loss of every chapter module present (:func:`chapter_losses`)."""
+    """:func:`sanity` on every loss of every chapter module present (:func:`chapter_losses`),
+    with the samples of :func:`sample_for` and the normalisers of :data:`MEANS`; a loss of
+    :data:`NOT_APPLICABLE` gets a report that says so, with the reason, instead."""
     reports = []
     for i, (name, fn) in enumerate(chapter_losses().items()):
+        if name in NOT_APPLICABLE:
+            reports.append(LossReport(name, (), not_applicable=NOT_APPLICABLE[name]))
+            continue
         args, kw, opts = sample_for(name)(_g(seed + i))
+        opts = {"mean": MEANS.get(name), **opts}
         reports.append(sanity(fn, *args, kwargs=kw, name=name, **opts))
     return reports
 
 
 @dataclass(frozen=True)
 class SummaryTable:
-    """Reports side by side: one row per loss, one column per check (``✓`` pass, ``✗`` fail, ``–`` n/a)."""
+    """Reports side by side: one row per loss, one column per check (``✓`` pass, ``✗`` fail, ``–`` n/a).
+
+    A loss the suite does not apply to (:data:`NOT_APPLICABLE`) has one row reading ``not applicable``.
+    """
 
     reports: tuple[LossReport, ...]
 
     def _grid(self):
-        checks = [r.name for r in self.reports[0].rows] if self.reports else []
+        ran = [r for r in self.reports if r.applicable]
+        checks = [r.name for r in ran[0].rows] if ran else []
         mark = {True: "✓", False: "✗", None: "–"}
-        return checks, [(rep.name, [mark[rep[c].passed] for c in checks]) for rep in self.reports]
+
+        def marks(rep):
+            if not rep.applicable:  # one "not applicable" cell, the other columns left empty
+                return ["not applicable", *([""] * (len(checks) - 1))] if checks else ["not applicable"]
+            return [mark[rep[c].passed] for c in checks]
+
+        return checks, [(rep.name, marks(rep)) for rep in self.reports]
 
     def __str__(self) -> str:
         checks, rows = self._grid()
         width = max([len("loss"), *(len(n) for n, _ in rows)])
         head = "loss".ljust(width) + "  " + "  ".join(f"{i + 1}" for i in range(len(checks)))
-        body = [n.ljust(width) + "  " + "  ".join(m for m in marks) for n, marks in rows]
+        body = [n.ljust(width) + "  " + "  ".join(m for m in marks if m) for n, marks in rows]
         key = [f"{i + 1}: {c}" for i, c in enumerate(checks)]
         return "\n".join([head, *body, "", *key])
 

@@ -469,7 +469,7 @@ def linear_gaussian_latent(
     b = torch.randn(d, generator=g, dtype=dtype)
     z = torch.randn(n, k, generator=g, dtype=dtype)
     return z @ w.T + b + noise * torch.randn(n, d, generator=g, dtype=dtype), w, b
-# ---------------------------------------------------------------- Chapter 9 (choosing a loss)
+# ---------------------------------------------------------------- choosing a loss
 
 
 def ordinal_regression(
@@ -487,7 +487,7 @@ def ordinal_regression(
     rank occurs). Returns ``(x, y)``: ``x`` of shape ``(n, 2)``, ``y`` integer ranks in
     :math:`\{0, \dots, K - 1\}`.
 
-    Introduced in Chapter 9 (ordinal regression, CORAL).
+    Introduced in the loss-selection chapter (ordinal regression, CORAL).
     """
     from ._validation import check_positive_int
 
@@ -521,7 +521,7 @@ def outlier_regression(
     draw added (one-sided, as a data-entry or sensor error). Returns ``(x, y, clean)``:
     the inputs, the contaminated targets and the targets before contamination.
 
-    Introduced in Chapter 9 (the case study).
+    Introduced in the loss-selection chapter (the case study).
     """
     n = _check_count(n, "n")
     fraction = check_in_range(fraction, "fraction", 0.0, 1.0)
