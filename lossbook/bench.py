@@ -288,6 +288,39 @@ def _ppo_formula(logp, old, adv, clip=0.2):
     return -torch.min(ratio * adv, ratio.clamp(1 - clip, 1 + clip) * adv).mean()
 
 
+def _soft_dice_formula(p, t, smooth=1.0):
+    p, t = p.flatten(1), t.flatten(1)
+    return (1 - (2 * (p * t).sum(1) + smooth) / (p.sum(1) + t.sum(1) + smooth)).mean()
+
+
+def _listmle_formula(s, t):
+    """The Plackett-Luce negative log-likelihood, one log-sum-exp per position."""
+    order = torch.sort(t, dim=1, descending=True, stable=True).indices
+    s = s.gather(1, order)
+    tails = torch.stack([torch.logsumexp(s[:, i:], dim=1) for i in range(s.shape[1])], dim=1)
+    return (tails - s).sum(1).mean()
+
+
+def _reinforce_formula(logp, returns):
+    return -(returns.detach() * logp).mean()
+
+
+def _probabilities_and_masks(n, h, w):
+    def make(device, g):
+        p = torch.rand(n, h, w, generator=g).to(device)
+        t = (torch.rand(n, h, w, generator=g) < 0.3).float().to(device)
+        return p, t
+
+    return make
+
+
+def _returns(n):
+    def make(device, g):
+        return (-torch.rand(n, generator=g) - 0.1).to(device), torch.randn(n, generator=g).to(device)
+
+    return make
+
+
 def _cases() -> list[Case]:
     from . import classification as C
     from . import generative as G
@@ -439,6 +472,25 @@ def _cases() -> list[Case]:
         ),
         ("selection.listnet", L.listnet, _listnet_formula, "formula", _scores(4096, 1000), _scores(64, 10)),
         ("selection.ppo_clip", L.ppo_clip, _ppo_formula, "formula", _policy(10**7), _policy(64)),
+    ]
+    specs += [
+        (
+            "selection.soft_dice",
+            L.soft_dice,
+            _soft_dice_formula,
+            "formula",
+            _probabilities_and_masks(16, 256, 256),
+            _probabilities_and_masks(8, 32, 32),
+        ),
+        (
+            "selection.listmle",
+            L.listmle,
+            _listmle_formula,
+            "formula (a log-sum-exp per position)",
+            _scores(1024, 50),
+            _scores(64, 10),
+        ),
+        ("selection.reinforce", L.reinforce, _reinforce_formula, "formula", _returns(10**7), _returns(64)),
     ]
     pml = _pml_peers()
     for mining, label in (("all", "batch-all"), ("batch_hard", "batch-hard")):
