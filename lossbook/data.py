@@ -347,6 +347,8 @@ def correlated_gaussians(
     x = torch.randn(n, d, generator=g, dtype=dtype)
     y = rho * x + (1 - rho**2) ** 0.5 * torch.randn(n, d, generator=g, dtype=dtype)
     return x, y
+
+
 def digit_strings(
     n: int, length: int, *, num_digits: int = 10, seed: int = 0, device: torch.device | str | None = None
 ) -> torch.Tensor:
@@ -411,6 +413,8 @@ def ctc_batch(
     else:
         input_lengths = torch.full((N,), T, dtype=torch.long)
     return log_probs, targets, input_lengths, target_lengths
+
+
 # ---------------------------------------------------------------- Chapter 7: generative models
 
 
@@ -469,6 +473,8 @@ def linear_gaussian_latent(
     b = torch.randn(d, generator=g, dtype=dtype)
     z = torch.randn(n, k, generator=g, dtype=dtype)
     return z @ w.T + b + noise * torch.randn(n, d, generator=g, dtype=dtype), w, b
+
+
 # ---------------------------------------------------------------- choosing a loss
 
 
