@@ -19,7 +19,15 @@ import textwrap
 
 from ._validation import check_positive_int
 
-__all__ = ["glue", "round_decimals", "round_significant", "show_source"]
+__all__ = [
+    "Number",
+    "format_number",
+    "glue",
+    "quote",
+    "round_decimals",
+    "round_significant",
+    "show_source",
+]
 
 
 def round_significant(value: float, digits: int = 8) -> float:
@@ -66,6 +74,95 @@ def glue(name: str, value: object, display: bool = False, *, digits: int = 8) ->
     from myst_nb import glue as _glue
 
     _glue(name, _plain(value, digits), display=display)
+
+
+_SUPERSCRIPT = str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")
+# Magnitudes a sentence writes out as decimals; outside them it writes a × 10ⁿ.
+_PLAIN_RANGE = (1e-3, 1e5)
+
+
+def _power_of_ten(value: float, digits: int) -> str:
+    mantissa, exponent = f"{value:.{digits - 1}e}".split("e")
+    power = "10" + str(int(exponent)).translate(_SUPERSCRIPT)
+    if mantissa.lstrip("-").rstrip("0").rstrip(".") == "1":  # 1.00e-05 reads as 10⁻⁵
+        return ("-" if mantissa.startswith("-") else "") + power
+    return f"{mantissa} × {power}"
+
+
+def format_number(value: float, digits: int = 3, *, decimals: int | None = None) -> str:
+    """``value`` as a textbook prints it: the one formatter for printed and quoted numbers.
+
+    With ``decimals``, a fixed number of decimal places (``0.0472``); otherwise ``digits``
+    significant digits (``1.78``, ``12300``). Magnitudes outside [10⁻³, 10⁵) are written
+    ``a × 10ⁿ`` with ``digits`` significant digits (``2.27 × 10¹¹``, ``10⁻⁵``), never in a
+    program's e-notation. The value is rounded once, here. Introduced in the preface
+    (:doc:`/book/intro`).
+
+    >>> format_number(2.2654e11), format_number(1e-5, 1), format_number(-3.8449, decimals=2)
+    ('2.27 × 10¹¹', '10⁻⁵', '-3.84')
+    """
+    check_positive_int(digits, "digits")
+    if decimals is not None and (isinstance(decimals, bool) or not isinstance(decimals, int) or decimals < 0):
+        raise ValueError(f"decimals must be a non-negative int or None; got {decimals!r}")
+    value = float(value)
+    if not math.isfinite(value):
+        raise ValueError(f"value must be a finite number; got {value!r}")
+    low, high = _PLAIN_RANGE
+    if value != 0 and not low <= abs(round_significant(value, digits)) < high:
+        return _power_of_ten(value, digits)
+    if decimals is not None:
+        text = f"{value:.{decimals}f}"
+        return text[1:] if float(text) == 0 and text.startswith("-") else text  # no "-0.00"
+    rounded = round_significant(value, digits)
+    if rounded == 0:
+        return "0"
+    places = max(digits - 1 - math.floor(math.log10(abs(rounded))), 0)
+    return f"{rounded:.{places}f}"
+
+
+class Number:
+    """A number formatted once, for a printed line and for the prose that quotes it.
+
+    Its text (``str``, ``repr`` and ``format`` with an empty or ``s`` spec) is what
+    :func:`format_number` returned, so a glued :class:`Number` pastes into the prose exactly
+    as the cell printed it; ``value`` keeps the float for computing and asserting.
+    """
+
+    def __init__(self, value: float, text: str):
+        self.value = float(value)
+        self.text = text
+
+    def __str__(self) -> str:
+        return self.text
+
+    __repr__ = __str__
+
+    def __format__(self, spec: str) -> str:
+        if spec in ("", "s"):
+            return self.text
+        raise ValueError(f"a Number is already formatted ({self.text}); quote it without a format spec")
+
+    def __float__(self) -> float:
+        return self.value
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Number) and (self.value, self.text) == (other.value, other.text)
+
+    def __hash__(self) -> int:
+        return hash((self.value, self.text))
+
+
+def quote(name: str, value: float, digits: int = 3, *, decimals: int | None = None) -> Number:
+    """Format ``value`` once with :func:`format_number`, glue it under ``name`` and return it.
+
+    Print the returned :class:`Number` in the cell's summary and paste it in the prose with
+    ``{glue:text}`name``` (no format spec): both show the same characters, so the output
+    and the sentence beside it cannot disagree in a digit. Introduced in the preface
+    (:doc:`/book/intro`).
+    """
+    number = Number(value, format_number(value, digits, decimals=decimals))
+    glue(name, number)
+    return number
 
 
 class Source:

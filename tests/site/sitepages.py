@@ -111,3 +111,74 @@ def prose_text(page_soup: BeautifulSoup) -> list[str]:
 def raw_markup(page_soup: BeautifulSoup) -> list[str]:
     """Every piece of prose on the page that still shows a MyST role or directive."""
     return [text for text in prose_text(page_soup) if RAW_MARKUP.search(text)]
+
+
+# A number as a program prints it: 1e-05, 2.265e+11, 1.80E-03.
+E_NOTATION = re.compile(r"(?<![\w.])[-−]?\d+(?:\.\d+)?[eE][-+−]?\d+(?![\w.])")
+
+
+def e_notation(page_soup: BeautifulSoup) -> list[str]:
+    """Every number in the page's prose written in e-notation (a textbook writes a × 10ⁿ)."""
+    return [m.group() for text in prose_text(page_soup) for m in E_NOTATION.finditer(text)]
+
+
+def outputs_text(page_soup: BeautifulSoup) -> list[str]:
+    """The text of the page's code-cell outputs."""
+    content = article(page_soup)
+    if content is None:
+        return []
+    return [t for out in content.select("div.cell_output") for t in out.stripped_strings]
+
+
+# A word and the decimal number right after it ("objective 1.775201", "z = -3.84"): the
+# word is how a sentence and a printed line name the same quantity.
+_TOKEN = re.compile(r"[A-Za-z]+|\d+\.\d+|\d+")
+
+
+def _labelled_decimals(text: str) -> list[tuple[str, str]]:
+    tokens = _TOKEN.findall(text)
+    return [
+        (tokens[i - 1].lower(), tok)
+        for i, tok in enumerate(tokens)
+        if "." in tok and i > 0 and tokens[i - 1].isalpha()
+    ]
+
+
+def _significant(number: str) -> int:
+    return len(number.replace(".", "").lstrip("0"))
+
+
+def digit_mismatches(page_soup: BeautifulSoup) -> list[str]:
+    """Numbers the prose quotes that the page's output prints with a different last digit.
+
+    A quoted number (three or more significant digits) is paired with the printed numbers
+    that follow the same word ("at z = -3.85" in the prose, "at z = -3.84" in the output).
+    It is reported when none of them rounds to it, but one lies within a unit of its last
+    digit: the same quantity rounded twice, or from two values. A printed number that ends
+    in 5 may be rounded either way.
+    """
+    from decimal import ROUND_HALF_DOWN, ROUND_HALF_UP, Decimal
+
+    printed = _labelled_decimals(" ".join(outputs_text(page_soup)))
+    found = []
+    for word, quoted in sorted(set(_labelled_decimals(" ".join(prose_text(page_soup))))):
+        if _significant(quoted) < 3:
+            continue
+        unit = Decimal(1).scaleb(-len(quoted.split(".")[1]))
+        value = Decimal(quoted)
+        places = len(quoted.split(".")[1])
+        same = [Decimal(p) for w, p in printed if w == word and len(p.split(".")[1]) >= places]
+        roundings = {p.quantize(unit, how) for p in same for how in (ROUND_HALF_UP, ROUND_HALF_DOWN)}
+        close = [str(p) for p in same if abs(p - value) <= unit]
+        if close and value not in roundings:
+            found.append(f"prose '{word} {quoted}', output '{word} {' / '.join(close)}'")
+    return found
+
+
+# reST that a docstring shown as plain text would bring into an output.
+RST_MARKUP = re.compile(r":math:`|\.\. math::")
+
+
+def markup_in_outputs(page_soup: BeautifulSoup) -> list[str]:
+    """Every code-cell output on the page that shows reST markup (``:math:``, ``.. math::``)."""
+    return [text for text in outputs_text(page_soup) if RST_MARKUP.search(text)]

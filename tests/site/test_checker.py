@@ -129,3 +129,57 @@ def test_raw_markup_check_finds_unprocessed_markup(name):
 
     found = raw_markup(_markup_soup(MARKUP_PAGES[name]))
     assert found, f"{name}: the raw markup was not reported"
+
+
+# The number checks are static too. Each defective page has one defect; the clean page has
+# the forms the checks must accept.
+NUMBER_CLEAN = (
+    "<p>The gap is 1.2 × 10⁻⁶ and the MSE 2.27 × 10¹¹ dollars²; the minimum lies at z = -3.84,"
+    " the objective is 1.775201 and the accuracy 0.837.</p>"
+    "<div class='cell docutils container'><div class='cell_input docutils container'><pre>"
+    "tol = 1e-05</pre></div><div class='cell_output docutils container'><pre>"
+    "min at z = -3.84, objective 1.775201, accuracy 0.8365, tol 1e-05</pre></div></div>"
+)
+E_NOTATION_PAGES = {
+    "small": "<p>The gap is <span class='pasted-text'>1.2e-06</span>.</p>",
+    "large": "<p>The MSE is <span class='pasted-text'>2.265e+11</span> dollars².</p>",
+    "bare-power": "<p>A tolerance of 1e-05 is enough.</p>",
+}
+MISMATCH_PAGES = {  # the two cases of the focal-loss and hinge pages as the book had them
+    "focal": "<p>The second derivative is least at <span class='math'>\\(z =\\)</span> -3.85.</p>"
+             "<div class='cell_output docutils container'><pre>"
+             "gamma = 2: min second derivative -0.04719 at z = -3.84</pre></div>",
+    "hinge": "<p>The dual gives objective <span class='pasted-text'>1.775202</span>.</p>"
+             "<div class='cell_output docutils container'><pre>dual QP : objective 1.775201</pre></div>",
+    "rounded": "<p>At the optimum the training loss 0.249 is reached.</p>"
+               "<div class='cell_output docutils container'><pre>loss 0.24951</pre></div>",
+}
+
+
+def test_number_checks_pass_a_clean_page():
+    from sitepages import digit_mismatches, e_notation, markup_in_outputs
+
+    page = _markup_soup(NUMBER_CLEAN)
+    assert (e_notation(page), digit_mismatches(page), markup_in_outputs(page)) == ([], [], [])
+
+
+@pytest.mark.parametrize("name", sorted(E_NOTATION_PAGES))
+def test_e_notation_in_prose_is_found(name):
+    from sitepages import e_notation
+
+    assert e_notation(_markup_soup(E_NOTATION_PAGES[name])), f"{name}: e-notation not reported"
+
+
+@pytest.mark.parametrize("name", sorted(MISMATCH_PAGES))
+def test_prose_output_mismatch_is_found(name):
+    from sitepages import digit_mismatches
+
+    assert digit_mismatches(_markup_soup(MISMATCH_PAGES[name])), f"{name}: mismatch not reported"
+
+
+def test_docstring_markup_in_an_output_is_found():
+    from sitepages import markup_in_outputs
+
+    page = _markup_soup("<div class='cell_output docutils container'><pre>"
+                        "Huber loss, :math:`\\delta` the threshold.\n.. math::\n  x</pre></div>")
+    assert markup_in_outputs(page)
