@@ -99,3 +99,55 @@ def test_show_source_of_a_loss_is_its_code():
     assert text.startswith("def huber_reference(") and '"""' not in text and "torch.where" in text
     with pytest.raises(TypeError):
         show_source(regression)
+
+
+@pytest.mark.parametrize(
+    ("value", "digits", "decimals", "expected"),
+    [
+        (2.2654e11, 3, None, "2.27 × 10¹¹"),
+        (1e-5, 1, None, "10⁻⁵"),
+        (-1.2e-6, 2, None, "-1.2 × 10⁻⁶"),
+        (-1e-7, 2, None, "-10⁻⁷"),
+        (0.0018, 3, None, "0.00180"),  # 10⁻³ ≤ |x| < 1: decimals, never e-notation
+        (0.000999, 3, None, "9.99 × 10⁻⁴"),
+        (12345.0, 3, None, "12300"),
+        (99999.0, 3, None, "10⁵"),  # rounds to 1.00 × 10⁵, outside the plain range
+        (1.7752014, 7, None, "1.775201"),
+        (0.0, 3, None, "0"),
+        (-3.8449, 3, 2, "-3.84"),
+        (-0.004, 3, 2, "0.00"),  # no "-0.00"
+        (0.5, 3, 3, "0.500"),
+        (3.3e-5, 2, 4, "3.3 × 10⁻⁵"),  # fixed decimals do not hide a small magnitude
+    ],
+)
+def test_format_number(value, digits, decimals, expected):
+    from lossbook.notebook import format_number
+
+    assert format_number(value, digits, decimals=decimals) == expected
+
+
+def test_format_number_rejects_bad_arguments():
+    from lossbook.notebook import format_number
+
+    with pytest.raises(ValueError, match="^value must be a finite number"):
+        format_number(math.nan)
+    with pytest.raises(ValueError, match="^digits must be a positive int"):
+        format_number(1.0, 0)
+    with pytest.raises(ValueError, match="^decimals must be a non-negative int or None"):
+        format_number(1.0, decimals=-1)
+
+
+def test_quote_glues_and_prints_the_same_characters(monkeypatch):
+    import myst_nb
+
+    from lossbook.notebook import Number, quote
+
+    stored = {}
+    monkeypatch.setattr(myst_nb, "glue", lambda name, value, display=True: stored.update({name: value}))
+    number = quote("gap", torch.tensor(1.23456e-6, dtype=torch.float64), 2)
+    assert isinstance(stored["gap"], Number) and stored["gap"] == number
+    # the prose pastes repr(number) (text/plain); the cell prints str / format
+    assert repr(stored["gap"]) == str(number) == f"{number}" == f"{number:s}" == "1.2 × 10⁻⁶"
+    assert float(number) == pytest.approx(1.23456e-6)
+    with pytest.raises(ValueError, match="already formatted"):
+        f"{number:.3f}"
