@@ -76,6 +76,8 @@ def glue(name: str, value: object, display: bool = False, *, digits: int = 8) ->
     _glue(name, _plain(value, digits), display=display)
 
 
+# Output metadata that marks a glued value as formatted by :func:`format_number`.
+FORMATTED = "lossbook-formatted"
 _SUPERSCRIPT = str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")
 # Magnitudes a sentence writes out as decimals; outside them it writes a × 10ⁿ.
 _PLAIN_RANGE = (1e-3, 1e5)
@@ -136,6 +138,11 @@ class Number:
         return self.text
 
     __repr__ = __str__
+
+    def _repr_mimebundle_(self, include=None, exclude=None):
+        # text/plain is what {glue:text} pastes; the metadata marks the glued value as already
+        # formatted, so a test can reject a format spec on it (tests/test_quoted_numbers.py).
+        return {"text/plain": self.text}, {"text/plain": {FORMATTED: True}}
 
     def __format__(self, spec: str) -> str:
         if spec in ("", "s"):
