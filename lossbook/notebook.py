@@ -125,9 +125,10 @@ def format_number(value: float, digits: int = 3, *, decimals: int | None = None)
 class Number:
     """A number formatted once, for a printed line and for the prose that quotes it.
 
-    Its text (``str``, ``repr`` and ``format`` with an empty or ``s`` spec) is what
-    :func:`format_number` returned, so a glued :class:`Number` pastes into the prose exactly
-    as the cell printed it; ``value`` keeps the float for computing and asserting.
+    Its text (``str``, and ``format`` with an empty or ``s`` spec) is what :func:`format_number`
+    returned, and its ``repr`` the same text as a string literal, which is what the glue role
+    pastes: a glued :class:`Number` appears in the prose exactly as the cell printed it.
+    ``value`` keeps the float for computing and asserting.
     """
 
     def __init__(self, value: float, text: str):
@@ -137,12 +138,15 @@ class Number:
     def __str__(self) -> str:
         return self.text
 
-    __repr__ = __str__
+    def __repr__(self) -> str:
+        # A string literal: {glue:text} evaluates text/plain before pasting it, so a bare
+        # "0.100" would lose its trailing zeros and come out as 0.1.
+        return repr(self.text)
 
     def _repr_mimebundle_(self, include=None, exclude=None):
-        # text/plain is what {glue:text} pastes; the metadata marks the glued value as already
-        # formatted, so a test can reject a format spec on it (tests/test_quoted_numbers.py).
-        return {"text/plain": self.text}, {"text/plain": {FORMATTED: True}}
+        # The metadata marks the glued value as already formatted, so a test can reject a
+        # format spec that would round it again (tests/test_quoted_numbers.py).
+        return {"text/plain": repr(self.text)}, {"text/plain": {FORMATTED: True}}
 
     def __format__(self, spec: str) -> str:
         if spec in ("", "s"):
@@ -163,8 +167,9 @@ def quote(name: str, value: float, digits: int = 3, *, decimals: int | None = No
     """Format ``value`` once with :func:`format_number`, glue it under ``name`` and return it.
 
     Print the returned :class:`Number` in the cell's summary and paste it in the prose with
-    ``{glue:text}`name``` (no format spec): both show the same characters, so the output
-    and the sentence beside it cannot disagree in a digit. Introduced in the preface
+    ``{glue:text}`name``` (no format spec; ``:s`` from another page, where a spec is
+    required): both show the same characters, so the output and the sentence beside it
+    cannot disagree in a digit. Introduced in the preface
     (:doc:`/book/intro`).
     """
     number = Number(value, format_number(value, digits, decimals=decimals))

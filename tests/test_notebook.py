@@ -146,8 +146,14 @@ def test_quote_glues_and_prints_the_same_characters(monkeypatch):
     monkeypatch.setattr(myst_nb, "glue", lambda name, value, display=True: stored.update({name: value}))
     number = quote("gap", torch.tensor(1.23456e-6, dtype=torch.float64), 2)
     assert isinstance(stored["gap"], Number) and stored["gap"] == number
-    # the prose pastes repr(number) (text/plain); the cell prints str / format
-    assert repr(stored["gap"]) == str(number) == f"{number}" == f"{number:s}" == "1.2 × 10⁻⁶"
+    # the cell prints str / format; the glue role pastes text/plain, a string literal of it
+    assert str(number) == f"{number}" == f"{number:s}" == "1.2 × 10⁻⁶"
+    assert repr(stored["gap"]) == "'1.2 × 10⁻⁶'"
+    from myst_nb.core.variables import format_plain_text
+
+    zeros = quote("zeros", 0.1, 3)
+    for spec in ("s", ""):  # what {glue:text}`zeros` and {glue:text}`page.ipynb::zeros:s` paste
+        assert format_plain_text(repr(zeros), spec) == "0.100" == str(zeros)
     assert float(number) == pytest.approx(1.23456e-6)
     with pytest.raises(ValueError, match="already formatted"):
         f"{number:.3f}"

@@ -2,7 +2,8 @@
 
 A value glued with :func:`lossbook.notebook.quote` is already formatted (its output carries
 the ``lossbook-formatted`` mark): a format spec in the role that pastes it (``{glue:text}`key:.3f```)
-would round it a second time, or fail on ``10⁻⁵``. This reads every glued output of every
+would round it a second time, or fail on ``10⁻⁵``; it is pasted as it is (``:s``, which a
+cross-page role needs, or no spec). This reads every glued output of every
 stored notebook and every glue role in the book's Markdown (notebooks and pages, including
 cross-page roles) and fails on a spec applied to a formatted value, or on a role naming a
 key that no notebook glues.
@@ -58,8 +59,8 @@ def problems(docs, glued_by) -> list[str]:
             keys = glued_by(target)
             if key not in keys:
                 found.append(f"{here.name}: {key} is not glued by {target.name}")
-            elif keys[key] and spec:
-                found.append(f"{here.name}: {key} is already formatted; drop the spec :{spec}")
+            elif keys[key] and spec not in (None, "s"):
+                found.append(f"{here.name}: {key} is already formatted; paste it with :s, not :{spec}")
     return found
 
 
@@ -79,6 +80,7 @@ def test_quoted_numbers_are_pasted_as_formatted():
     ("text", "message"),
     [
         ("the gap {glue:text}`gap:.1e`", "already formatted"),
+        ("the gap {glue:text}`gap:.3f`", "already formatted"),
         ("see {glue:text}`other.ipynb::gap:.2f`", "already formatted"),
         ("a {glue:text}`missing` value", "is not glued"),
     ],
@@ -86,5 +88,8 @@ def test_quoted_numbers_are_pasted_as_formatted():
 def test_the_check_fails_on_a_respecified_or_missing_key(tmp_path, text, message):
     here = tmp_path / "page.md"
     keys = {"gap": True, "loss": False}
-    found = problems([(here, text + " and {glue:text}`loss:.3f`, {glue:text}`gap`")], lambda _: keys)
+    found = problems(
+        [(here, text + " and {glue:text}`loss:.3f`, {glue:text}`gap`, {glue:text}`x.ipynb::gap:s`")],
+        lambda _: keys,
+    )
     assert len(found) == 1 and message in found[0]
