@@ -34,7 +34,20 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
-__all__ = ["CASES", "Case", "main", "peak_memory", "run_case", "time_pair"]
+__all__ = [
+    "CASES",
+    "TARGETS",
+    "Case",
+    "load_results",
+    "main",
+    "over_target",
+    "peak_memory",
+    "plot_ratios",
+    "results_table",
+    "with_target",
+    "run_case",
+    "time_pair",
+]
 
 
 @dataclass(frozen=True)
@@ -636,6 +649,83 @@ def run_case(case: Case, device: torch.device, repeats: int) -> dict:
         "ours_peak_bytes": peak_memory(case.ours, inputs, case.differentiable, device),
         "peer_peak_bytes": peak_memory(case.peer, inputs, case.differentiable, device),
     }
+
+
+# --------------------------------------------------------------------------- results
+
+# The targets the book sets the losses of Chapters 2-4: at most this ratio to the built-in.
+TARGETS = {"large": 1.2, "small": 2.0}
+TARGET_MODULES = ("regression.", "classification.", "probabilistic.")
+
+
+def load_results(path) -> dict:
+    """A results file written by ``python -m lossbook.bench --json FILE``."""
+    with open(path, encoding="utf-8") as f:
+        data = json.load(f)
+    if not isinstance(data, dict) or not {"environment", "results"} <= set(data):
+        raise ValueError(f"path must be a results file of python -m lossbook.bench --json; got {path!r}")
+    return data
+
+
+def with_target(results: list[dict]) -> list[dict]:
+    """The results the targets apply to: Chapters 2-4's losses timed against their built-in."""
+    return [
+        r
+        for r in results
+        if r["name"].startswith(TARGET_MODULES) and r["same_value"] is True and r["peer"].startswith("F.")
+    ]
+
+
+def over_target(results: list[dict]) -> list[dict]:
+    """The results of :func:`with_target` whose ratio exceeds :data:`TARGETS` for their size."""
+    return [r for r in with_target(results) if r["ratio"] > TARGETS[r["size"]]]
+
+
+def results_table(results: list[dict]) -> str:
+    """The results as a Markdown table: loss, size, shape, the two medians, ratio, peer."""
+    lines = [
+        "| loss | size | shape | lossbook | peer | ratio | spread | peer implementation |",
+        "| --- | --- | --- | ---: | ---: | ---: | ---: | --- |",
+    ]
+    for r in results:
+        spread = f"{100 * r['ours_spread']:.0f} % / {100 * r['peer_spread']:.0f} %"
+        lines.append(
+            f"| `{r['name']}` | {r['size']} | {r['shape'].replace('x', ' × ')} | {_human_time(r['ours_s'])} "
+            f"| {_human_time(r['peer_s'])} | {r['ratio']:.2f} | {spread} | `{r['peer']}` |"
+        )
+    return "\n".join(lines)
+
+
+def plot_ratios(results: list[dict], axes=None):
+    """Bar charts of the ratio (lossbook / peer) per loss, large inputs left, small batches right.
+
+    A dashed line marks each size's target for the losses of Chapters 2-4 (:data:`TARGETS`);
+    the ratio axis is logarithmic, so twice as slow and twice as fast are the same distance
+    from 1. Returns the axes.
+    """
+    import matplotlib.pyplot as plt
+
+    from .plotting import FIGSIZE, PALETTE
+
+    if axes is None:
+        n = max(sum(r["size"] == size for r in results) for size in ("large", "small"))
+        _, axes = plt.subplots(1, 2, figsize=(FIGSIZE["wide"][0], 1.2 + 0.2 * n))
+    for ax, size in zip(axes, ("large", "small"), strict=True):
+        rows = [r for r in results if r["size"] == size]
+        names = [
+            r["name"].replace("classification.", "cls.").replace("probabilistic.", "prob.") for r in rows
+        ]
+        ratios = [r["ratio"] for r in rows]
+        colours = [PALETTE["vermillion"] if r in over_target(rows) else PALETTE["blue"] for r in rows]
+        ax.barh(range(len(rows)), ratios, color=colours)
+        ax.set_yticks(range(len(rows)), names, fontsize=7)
+        ax.invert_yaxis()
+        ax.set_xscale("log")
+        ax.axvline(1.0, color=PALETTE["grey"], lw=1)
+        ax.axvline(TARGETS[size], color=PALETTE["vermillion"], lw=1, ls="--")
+        ax.set_xlabel("time ratio, lossbook / peer")
+        ax.set_title(f"{size} inputs" if size == "large" else "small batch (64)")
+    return axes
 
 
 # --------------------------------------------------------------------------- command line
