@@ -709,7 +709,7 @@ def plot_ratios(results: list[dict], axes=None):
 
     if axes is None:
         n = max(sum(r["size"] == size for r in results) for size in ("large", "small"))
-        _, axes = plt.subplots(1, 2, figsize=(FIGSIZE["wide"][0], 1.2 + 0.2 * n))
+        _, axes = plt.subplots(1, 2, figsize=(FIGSIZE["wide"][0], 1.2 + 0.2 * n), layout="constrained")
     for ax, size in zip(axes, ("large", "small"), strict=True):
         rows = [r for r in results if r["size"] == size]
         names = [
