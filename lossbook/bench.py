@@ -704,27 +704,32 @@ def plot_ratios(results: list[dict], axes=None):
     from 1. Returns the axes.
     """
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import FormatStrFormatter, NullFormatter
 
     from .plotting import FIGSIZE, PALETTE
 
+    names = list(dict.fromkeys(r["name"] for r in results))  # every loss once, in the run's order
     if axes is None:
-        n = max(sum(r["size"] == size for r in results) for size in ("large", "small"))
-        _, axes = plt.subplots(1, 2, figsize=(FIGSIZE["wide"][0], 1.2 + 0.2 * n), layout="constrained")
+        _, axes = plt.subplots(
+            1, 2, figsize=(FIGSIZE["wide"][0], 1.2 + 0.2 * len(names)), sharey=True, layout="constrained"
+        )
+    over = over_target(results)
     for ax, size in zip(axes, ("large", "small"), strict=True):
         rows = [r for r in results if r["size"] == size]
-        names = [
-            r["name"].replace("classification.", "cls.").replace("probabilistic.", "prob.") for r in rows
-        ]
-        ratios = [r["ratio"] for r in rows]
-        colours = [PALETTE["vermillion"] if r in over_target(rows) else PALETTE["blue"] for r in rows]
-        ax.barh(range(len(rows)), ratios, color=colours)
-        ax.set_yticks(range(len(rows)), names, fontsize=7)
-        ax.invert_yaxis()
+        ax.barh(
+            [names.index(r["name"]) for r in rows],
+            [r["ratio"] for r in rows],
+            color=[PALETTE["vermillion"] if r in over else PALETTE["blue"] for r in rows],
+        )
         ax.set_xscale("log")
+        ax.xaxis.set_major_formatter(FormatStrFormatter("%g"))
+        ax.xaxis.set_minor_formatter(NullFormatter())
         ax.axvline(1.0, color=PALETTE["grey"], lw=1)
         ax.axvline(TARGETS[size], color=PALETTE["vermillion"], lw=1, ls="--")
         ax.set_xlabel("time ratio, lossbook / peer")
-        ax.set_title(f"{size} inputs" if size == "large" else "small batch (64)")
+        ax.set_title("large inputs" if size == "large" else "small batch (64)")
+    axes[0].set_yticks(range(len(names)), names, fontsize=7)
+    axes[0].invert_yaxis()
     return axes
 
 
