@@ -5,7 +5,8 @@ under nbval, once on the reference floating-point path and once on the perturbed
 ``_build/execution-times.json`` (see ``conftest.py``); the build that follows renders it with
 the ``execution-status`` directive, together with the versions of ``lossbook`` and of the
 packages the book runs on. Nothing on that page is typed in: a build without a recorded test
-run says so instead of showing stale numbers.
+run says so instead of showing stale numbers. Any page can quote lossbook's version as
+``{{ lossbook_version }}``, a MyST substitution set from ``lossbook.__version__``.
 """
 
 from __future__ import annotations
@@ -138,6 +139,12 @@ def _version(name: str) -> str:
         return "not installed"
 
 
+def _substitute_version(app, config):
+    """``{{ lossbook_version }}`` in any page: the version of the lossbook this build documents."""
+    config.myst_substitutions = {**config.myst_substitutions, "lossbook_version": _version("lossbook")}
+
+
 def setup(app):
     app.add_directive("execution-status", ExecutionStatus)
+    app.connect("config-inited", _substitute_version)
     return {"parallel_read_safe": True, "parallel_write_safe": True}

@@ -15,10 +15,14 @@ browser.
 *Student edition*: with ``LOSSBOOK_EDITION=student`` in the environment (``make student``)
 sphinx-exercise's ``hide_solutions`` is switched on, so the exercises' solutions are left
 out of the pages (and out of the search index), and the title says which edition it is.
+The page sources are not published (they hold the solutions); instead the site ships the
+*student notebooks* (``scripts/student-notebooks.py``: every exercise, no solution, no output)
+under ``notebooks/``, and each notebook page's download button points to its student notebook.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import shutil
 import sys
@@ -30,6 +34,7 @@ from sphinx.errors import ExtensionError
 
 MATHJAX_ENTRY = "tex-chtml.js"
 EDITIONS = ("instructor", "student")
+STUDENT_NOTEBOOKS = "notebooks"  # folder of the student edition's downloadable notebooks
 
 
 def mathjax_source() -> Path:
@@ -85,16 +90,49 @@ def _html_page_context(app: Sphinx, pagename: str, templatename: str, context: d
     context["script_files"] = unique
 
 
+def _student_download_button(app: Sphinx, pagename: str, templatename: str, context: dict, doctree) -> None:
+    """In the student edition, a notebook page's download button fetches its student notebook."""
+    if edition() != "student" or not (Path(app.srcdir) / f"{pagename}.ipynb").is_file():
+        return
+    link = {
+        "type": "link",
+        "url": context["pathto"](f"{STUDENT_NOTEBOOKS}/{pagename}.ipynb", 1),
+        "text": ".ipynb",
+        "icon": "fas fa-code",
+        "tooltip": "Download the notebook (exercises without solutions)",
+        "label": "download-student-notebook-button",
+    }
+    group = {
+        "type": "group",
+        "tooltip": "Download this page",
+        "icon": "fas fa-download",
+        "buttons": [link],
+        "label": "download-buttons",
+    }
+    context.setdefault("header_buttons", []).insert(0, group)
+
+
+def _write_student_notebooks(app: Sphinx) -> None:
+    path = Path(app.srcdir) / "scripts" / "student-notebooks.py"
+    spec = importlib.util.spec_from_file_location("student_notebooks", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    module.write_all(Path(app.outdir) / STUDENT_NOTEBOOKS)
+
+
 def _build_finished(app: Sphinx, exception: Exception | None) -> None:
     if exception is not None or app.builder.format != "html":
         return
     target = Path(app.outdir) / "_static" / "mathjax"
     shutil.copytree(mathjax_source(), target, dirs_exist_ok=True)
+    if edition() == "student":
+        _write_student_notebooks(app)
 
 
 def setup(app: Sphinx) -> dict:
     app.connect("config-inited", _config_inited, priority=900)
     app.connect("builder-inited", _builder_inited)
     app.connect("html-page-context", _html_page_context, priority=900)
+    app.connect("html-page-context", _student_download_button, priority=600)
     app.connect("build-finished", _build_finished)
     return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": True}

@@ -14,7 +14,8 @@ the direct formula a reader would write in PyTorch. The thread count is fixed (`
 default 2) and printed with the machine and versions; ``--json`` writes the results beside the
 table. Measurements, never tests: nothing here gates the test suite.
 
-Introduced in the Performance appendix (:doc:`/book/appendix/performance`).
+How to run it and read its table: the README's *Benchmarks* section; the committed results are
+rendered in the Performance appendix (:doc:`/book/appendix/performance`).
 """
 
 from __future__ import annotations
@@ -578,7 +579,16 @@ def _quiet_stderr():
 
 
 def peak_memory(fn, inputs, differentiable, device: torch.device) -> int:
-    """Peak bytes allocated by one forward+backward of ``fn`` (above what was allocated before)."""
+    """Peak bytes allocated by one forward+backward of ``fn`` (above what was allocated before).
+
+    Examples:
+        >>> import torch
+        >>> from lossbook.bench import peak_memory
+        >>> from lossbook.regression import mse
+        >>> x, y = torch.randn(1000), torch.randn(1000)
+        >>> peak_memory(mse, (x, y), (0,), torch.device("cpu")) >= 0
+        True
+    """
     if device.type == "cuda":
         torch.cuda.synchronize(device)
         torch.cuda.reset_peak_memory_stats(device)
@@ -604,7 +614,19 @@ def peak_memory(fn, inputs, differentiable, device: torch.device) -> int:
 
 
 def time_pair(case: Case, inputs, device: torch.device, repeats: int, warmup: int = 2):
-    """Interleaved timings (seconds) of ``case.ours`` and ``case.peer`` on the same inputs."""
+    """Interleaved timings (seconds) of ``case.ours`` and ``case.peer`` on the same inputs.
+
+    Examples:
+        >>> import torch
+        >>> import torch.nn.functional as F
+        >>> from lossbook.bench import Case, time_pair
+        >>> from lossbook.regression import mse
+        >>> pair = lambda device, g: (torch.randn(8, generator=g), torch.randn(8, generator=g))
+        >>> case = Case("mse", "small", pair, mse, F.mse_loss, "torch")
+        >>> ours, peer = time_pair(case, pair("cpu", torch.Generator()), torch.device("cpu"), repeats=3)
+        >>> len(ours), len(peer)
+        (3, 3)
+    """
     fns = (case.ours, case.peer)
     for _ in range(warmup):
         for fn in fns:
@@ -628,6 +650,23 @@ def _spread(samples: list[float]) -> float:
 
 
 def run_case(case: Case, device: torch.device, repeats: int) -> dict:
+    """Run one :class:`Case`: both values (and whether they agree), the medians, the ratio, the memory.
+
+    The inputs come from ``case.inputs`` with a generator seeded with 0; each implementation
+    runs forward and backward ``repeats`` times, interleaved (:func:`time_pair`). Returns a
+    dictionary with the case's ``name``, ``size``, input ``shape`` and ``peer``, and the
+    measurements the table of :func:`main` prints.
+
+    Examples:
+        >>> import torch
+        >>> import torch.nn.functional as F
+        >>> from lossbook.bench import Case, run_case
+        >>> from lossbook.regression import mse
+        >>> pair = lambda device, g: (torch.randn(8, generator=g), torch.randn(8, generator=g))
+        >>> result = run_case(Case("mse", "small", pair, mse, F.mse_loss, "torch"), torch.device("cpu"), 3)
+        >>> result["name"], result["peer"], result["shape"]
+        ('mse', 'torch', '8')
+    """
     g = torch.Generator().manual_seed(0)
     inputs = case.inputs(device, g)
     ours_value = float(_forward_backward(case.ours, inputs, case.differentiable).detach())
@@ -810,6 +849,21 @@ def format_table(results: list[dict]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """``python -m lossbook.bench [options]``: time the cases, print the table, return the exit status.
+
+    Args:
+        argv: the command-line arguments (``--device``, ``--filter``, ``--size``, ``--quick``,
+            ``--repeats``, ``--threads``, ``--json``; ``--help`` lists them), or ``None`` for
+            ``sys.argv[1:]``.
+
+    Examples:
+        >>> from lossbook.bench import main
+        >>> argv = ["--filter", "regression.mse", "--size", "small", "--repeats", "2", "--device", "cpu"]
+        >>> main(argv)  # doctest: +ELLIPSIS
+        lossbook ..., device cpu; median of 2 interleaved runs
+        ...
+        0
+    """
     parser = argparse.ArgumentParser(prog="python -m lossbook.bench", description=__doc__.splitlines()[0])
     parser.add_argument("--device", default=None, help="cpu, cuda, mps (default: lossbook.default_device())")
     parser.add_argument("--filter", default="", help="only cases whose name contains this text")

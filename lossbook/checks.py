@@ -69,6 +69,12 @@ def nonnegativity(
     r"""Is :math:`\ell(\hat y, y) \ge 0` for every pair on the grid?
 
     ``worst`` is the smallest loss value found; ``witness`` is ``(y_hat, y)`` there.
+
+    Examples:
+        >>> from lossbook.checks import nonnegativity
+        >>> from lossbook import regression
+        >>> nonnegativity(regression.mse).holds
+        True
     """
     tol = check_nonnegative(tol, "tol")
     p, t = _pairs(_grid(predictions, dtype), _grid(targets, dtype))
@@ -85,6 +91,12 @@ def identity(
 
     ``worst`` is the largest :math:`|\ell(y, y)|` found; ``witness`` is ``(y,)``.
     Only meaningful when predictions and targets live in the same space.
+
+    Examples:
+        >>> from lossbook.checks import identity
+        >>> from lossbook import regression
+        >>> identity(regression.huber).holds
+        True
     """
     tol = check_nonnegative(tol, "tol")
     t = _grid(targets, dtype)
@@ -100,6 +112,15 @@ def symmetry(
     r"""Is :math:`\ell(a, b) = \ell(b, a)` for every pair on the grid?
 
     ``worst`` is the largest :math:`|\ell(a, b) - \ell(b, a)|`; ``witness`` is ``(a, b)``.
+
+    Examples:
+        >>> from lossbook.checks import symmetry
+        >>> import functools
+        >>> from lossbook import regression
+        >>> symmetry(regression.mae).holds
+        True
+        >>> symmetry(functools.partial(regression.quantile, tau=0.9)).holds
+        False
     """
     tol = check_nonnegative(tol, "tol")
     a, b = _pairs(_grid(predictions, dtype), _grid(targets, dtype))
@@ -118,6 +139,14 @@ def convexity(
     prediction pairs ``a, b`` and targets ``y``. ``worst`` is the largest violation
     :math:`\ell(\tfrac{a+b}{2}, y) - \tfrac12[\ell(a, y) + \ell(b, y)]` (negative or zero
     when the check passes); ``witness`` is ``(a, b, y)``.
+
+    Examples:
+        >>> from lossbook.checks import convexity
+        >>> from lossbook import regression
+        >>> convexity(regression.log_cosh).holds
+        True
+        >>> convexity(lambda p, y, **kwargs: (p - y).abs().sqrt()).holds
+        False
     """
     tol = check_nonnegative(tol, "tol")
     preds, targs = _grid(predictions, dtype), _grid(targets, dtype)
@@ -168,6 +197,11 @@ def format_value(value: object) -> str:
     Magnitudes below 10⁻⁶, zero included, print as ``≈ 0``: at that size a measured gap is
     rounding noise, whose digits (and whether it is exactly zero) differ between machines.
     Strings are returned unchanged, ``None`` as ``—``.
+
+    Examples:
+        >>> from lossbook.checks import format_value
+        >>> format_value(0.000123), format_value(2.5), format_value(3e-9)
+        ('1.23 × 10⁻⁴', '2.50', '≈ 0')
     """
     if value is None:
         return "—"
@@ -471,13 +505,22 @@ def sanity(
       tensors are used as given);
     * **dtype and device** — the value and the gradient keep the input's dtype (each of
       ``dtypes``) and device (``devices``; by default the input's and
-      :func:`lossbook.default_device`'s);
+      :func:`lossbook.device.default_device`'s);
     * **determinism** — two evaluations give bit-identical values and gradients.
 
     A check that does not apply (no ``"none"`` reduction, no perfect prediction given,
     a property not claimed) has ``passed = None`` and a note. A loss that raises inside a
     check fails that check, with the error as the witness. The global random state is
     restored afterwards.
+
+    Examples:
+        >>> import torch
+        >>> from lossbook.checks import sanity
+        >>> from lossbook import data, regression
+        >>> g = data.generator(0)
+        >>> report = sanity(regression.huber, torch.randn(4, 3, generator=g), torch.randn(4, 3, generator=g))
+        >>> report.passed
+        True
     """
     kwargs = dict(kwargs or {})
     reductions = tuple(reductions)
@@ -840,7 +883,13 @@ The package's tests (``tests/support.py``) use the same table."""
 
 
 def chapter_modules() -> list:
-    """Every chapter module of :mod:`lossbook`: its public modules minus :data:`INFRASTRUCTURE_MODULES`."""
+    """Every chapter module of :mod:`lossbook`: its public modules minus :data:`INFRASTRUCTURE_MODULES`.
+
+    Examples:
+        >>> from lossbook.checks import chapter_modules
+        >>> [m.__name__ for m in chapter_modules()][:3]
+        ['lossbook.classification', 'lossbook.generative', 'lossbook.metric']
+    """
     import importlib
     import pkgutil
 
@@ -859,6 +908,12 @@ def public_losses(module) -> dict[str, Callable]:
 
     The rule: a *function* listed in the module's ``__all__``, whose name does not end in
     ``_grad`` (closed-form gradients belong to their loss) and that is not in :data:`NOT_LOSSES`.
+
+    Examples:
+        >>> from lossbook.checks import public_losses
+        >>> from lossbook import regression
+        >>> sorted(public_losses(regression))[:3]
+        ['regression.huber', 'regression.huber_reference', 'regression.log_cosh']
     """
     import inspect
 
@@ -873,7 +928,13 @@ def public_losses(module) -> dict[str, Callable]:
 
 
 def chapter_losses() -> dict[str, Callable]:
-    """Every public loss of every chapter module present (:func:`public_losses` of each)."""
+    """Every public loss of every chapter module present (:func:`public_losses` of each).
+
+    Examples:
+        >>> from lossbook.checks import chapter_losses
+        >>> "regression.huber" in chapter_losses()
+        True
+    """
     return {k: fn for m in chapter_modules() for k, fn in public_losses(m).items()}
 
 
@@ -1286,7 +1347,7 @@ SAMPLES: dict[str, Callable] = {
     "selection.ppo_clip": _ppo,
     "selection.ppo_value": _values,
 }
-"""Sample inputs for every loss of the package: ``"<module>.<function>" -> sample(generator)``,
+"""Sample inputs for every loss of the package, ``"<module>.<function>" -> sample(generator)``,
 returning ``(args, kwargs, options)``, the options being :func:`sanity`'s keyword
 arguments that the loss needs (its reductions, its perfect prediction and minimum, its
 extreme inputs). A chapter module may add its own in a module-level ``CHECK_SAMPLES`` dict
@@ -1325,7 +1386,15 @@ def _default_sample(g):
 
 def sample_for(name: str) -> Callable:
     """The sample factory of the loss ``"<module>.<function>"``: :data:`SAMPLES`, the module's
-    ``CHECK_SAMPLES``, or a ``(4, 3)`` input and target."""
+    ``CHECK_SAMPLES``, or a ``(4, 3)`` input and target.
+
+    Examples:
+        >>> from lossbook.checks import sample_for
+        >>> from lossbook.data import generator
+        >>> args, kwargs, _ = sample_for("regression.huber")(generator(0))
+        >>> [a.shape for a in args], kwargs
+        ([torch.Size([4, 3]), torch.Size([4, 3])], {'delta': 1.0})
+    """
     import importlib
 
     module, _, fname = name.partition(".")
@@ -1336,7 +1405,14 @@ def sample_for(name: str) -> Callable:
 def package_reports(seed: int = 0) -> list[LossReport]:
     """:func:`sanity` on every loss of every chapter module present (:func:`chapter_losses`),
     with the samples of :func:`sample_for` and the normalisers of :data:`MEANS`; a loss of
-    :data:`NOT_APPLICABLE` gets a report that says so, with the reason, instead."""
+    :data:`NOT_APPLICABLE` gets a report that says so, with the reason, instead.
+
+    Examples:
+        >>> from lossbook.checks import package_reports
+        >>> reports = package_reports()
+        >>> all(r.passed for r in reports)
+        True
+    """
     reports = []
     for i, (name, fn) in enumerate(chapter_losses().items()):
         if name in NOT_APPLICABLE:
@@ -1393,5 +1469,16 @@ class SummaryTable:
 
 
 def summary_table(reports) -> SummaryTable:
-    """A :class:`SummaryTable` of :class:`LossReport` objects (for example :func:`package_reports`'s)."""
+    """A :class:`SummaryTable` of :class:`LossReport` objects (for example :func:`package_reports`'s).
+
+    Examples:
+        >>> import torch
+        >>> from lossbook import data, regression
+        >>> from lossbook.checks import sanity, summary_table
+        >>> g = data.generator(0)
+        >>> report = sanity(regression.mse, torch.randn(3, generator=g), torch.randn(3, generator=g))
+        >>> table = summary_table([report])
+        >>> print(str(table).splitlines()[1])
+        mse   ✓  ✓  ✓  ✓  ✓  ✓  ✓  ✓  ✓
+    """
     return SummaryTable(tuple(reports))

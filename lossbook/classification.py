@@ -97,6 +97,12 @@ def logsumexp(input, dim: int = -1, keepdim: bool = False) -> torch.Tensor:
     A slice whose entries are all :math:`-\infty` gives :math:`-\infty`.
 
     Reference: Goodfellow, Bengio & Courville (2016), §4.1.
+
+    Examples:
+        >>> import torch
+        >>> from lossbook.classification import logsumexp
+        >>> logsumexp(torch.tensor([1000.0, 1000.0]))
+        tensor(1000.6932)
     """
     z = as_float_tensor(input, "input")
     s, c = _shift_by_max(upcast(z)[0], dim)
@@ -107,7 +113,14 @@ def logsumexp(input, dim: int = -1, keepdim: bool = False) -> torch.Tensor:
 
 
 def log_softmax(input, dim: int = -1) -> torch.Tensor:
-    r"""Stable :math:`\log\operatorname{softmax}(z)_i = (z_i - c) - \log\sum_j e^{z_j - c}` along ``dim``."""
+    r"""Stable :math:`\log\operatorname{softmax}(z)_i = (z_i - c) - \log\sum_j e^{z_j - c}` along ``dim``.
+
+    Examples:
+        >>> import torch
+        >>> from lossbook.classification import log_softmax
+        >>> log_softmax(torch.tensor([0.0, 0.0, 0.0, 0.0]))
+        tensor([-1.3863, -1.3863, -1.3863, -1.3863])
+    """
     z = as_float_tensor(input, "input")
     s, _ = _shift_by_max(upcast(z)[0], dim)
     return (s - torch.log(torch.exp(s).sum(dim=dim, keepdim=True))).to(z.dtype)
@@ -117,6 +130,12 @@ def softmax(input, dim: int = -1) -> torch.Tensor:
     r"""Stable softmax :math:`\hat y_i = e^{z_i - c} / \sum_j e^{z_j - c}`, :math:`c = \max_j z_j`.
 
     The largest shifted logit is 0, so the denominator is at least 1 and nothing overflows.
+
+    Examples:
+        >>> import torch
+        >>> from lossbook.classification import softmax
+        >>> softmax(torch.tensor([1000.0, 1000.0]))
+        tensor([0.5000, 0.5000])
     """
     z = as_float_tensor(input, "input")
     s, _ = _shift_by_max(upcast(z)[0], dim)
@@ -129,6 +148,12 @@ def naive_softmax(input, dim: int = -1) -> torch.Tensor:
 
     For teaching only: it overflows (``inf / inf = nan``) as soon as a logit exceeds
     about 88.7 in float32 or 709.8 in float64. Use :func:`softmax`.
+
+    Examples:
+        >>> import torch
+        >>> from lossbook.classification import naive_softmax
+        >>> naive_softmax(torch.tensor([1000.0, 1000.0]))
+        tensor([nan, nan])
     """
     z = as_float_tensor(input, "input")
     e = torch.exp(z)
@@ -180,6 +205,12 @@ def binary_cross_entropy(input, target, *, reduction: str = "mean") -> torch.Ten
         where it is active the gradient of the clamped term is 0.
 
     Reference: Bishop (2006), §4.3.2.
+
+    Examples:
+        >>> import torch
+        >>> from lossbook.classification import binary_cross_entropy
+        >>> binary_cross_entropy(torch.tensor([0.5, 0.8]), torch.tensor([1.0, 1.0]), reduction="none")
+        tensor([0.6931, 0.2231])
     """
     p = as_float_tensor(input, "input")
     y = _binary_target(target, p)
@@ -196,6 +227,12 @@ def binary_cross_entropy_grad(input, target) -> torch.Tensor:
     r"""Derivative of the summed :func:`binary_cross_entropy` in :math:`p`: :math:`\frac{p - y}{p(1 - p)}`.
 
     Valid where the clamp is inactive, :math:`0 < p < 1`.
+
+    Examples:
+        >>> import torch
+        >>> from lossbook.classification import binary_cross_entropy_grad
+        >>> binary_cross_entropy_grad(torch.tensor([0.5, 0.8]), torch.tensor([1.0, 0.0]))
+        tensor([-2.,  5.])
     """
     p = as_float_tensor(input, "input")
     y = _binary_target(target, p)
@@ -221,6 +258,13 @@ def binary_cross_entropy_with_logits(
         The loss in ``input``'s dtype and on its device; finite for every finite logit.
 
     Reference: Bishop (2006), §4.3.2.
+
+    Examples:
+        >>> import torch
+        >>> from lossbook.classification import binary_cross_entropy_with_logits
+        >>> z, y = torch.tensor([0.0, 100.0]), torch.tensor([1.0, 0.0])
+        >>> binary_cross_entropy_with_logits(z, y, reduction="none")
+        tensor([  0.6931, 100.0000])
     """
     z = as_float_tensor(input, "input")
     y = _binary_target(target, z)
@@ -237,6 +281,12 @@ def binary_cross_entropy_with_logits_grad(input, target, *, pos_weight=None) -> 
 
     .. math:: \frac{\partial \ell}{\partial z} = (1 - y)\,\sigma(z) - w_+\, y\,(1 - \sigma(z)),
               \quad\text{which is } \sigma(z) - y \text{ when } w_+ = 1.
+
+    Examples:
+        >>> import torch
+        >>> from lossbook.classification import binary_cross_entropy_with_logits_grad
+        >>> binary_cross_entropy_with_logits_grad(torch.tensor([0.0, 100.0]), torch.tensor([1.0, 0.0]))
+        tensor([-0.5000,  1.0000])
     """
     z = as_float_tensor(input, "input")
     y = _binary_target(target, z)
@@ -382,6 +432,12 @@ def cross_entropy(
         The loss in ``input``'s dtype and on its device.
 
     Reference: Goodfellow, Bengio & Courville (2016), §6.2.2.3; Szegedy et al. (2016) for smoothing.
+
+    Examples:
+        >>> import torch
+        >>> from lossbook.classification import cross_entropy
+        >>> cross_entropy(torch.tensor([[0.0, 0.0], [10.0, 0.0]]), torch.tensor([0, 0]), reduction="none")
+        tensor([6.9315e-01, 4.5418e-05])
     """
     zc, t, w, eps = _ce_validate(input, target, weight, ignore_index, label_smoothing)
     check_reduction(reduction)
@@ -416,6 +472,12 @@ def cross_entropy_grad(
 
     which is the familiar :math:`\hat y - y` when the targets sum to one and there are
     no class weights. Ignored samples get a zero gradient. Same shape as ``input``.
+
+    Examples:
+        >>> import torch
+        >>> from lossbook.classification import cross_entropy_grad
+        >>> cross_entropy_grad(torch.tensor([[0.0, 0.0]]), torch.tensor([1]))
+        tensor([[ 0.5000, -0.5000]])
     """
     zc, q, _ = _ce_targets(input, target, weight, ignore_index, label_smoothing)
     p = softmax(zc, dim=-1)
@@ -436,6 +498,13 @@ def smooth_labels(target, num_classes: int, *, label_smoothing: float) -> torch.
         A float tensor of shape ``(*target.shape, K)`` in the default dtype; each row sums to 1.
 
     Reference: Szegedy et al. (2016); Müller, Kornblith & Hinton (2019).
+
+    Examples:
+        >>> import torch
+        >>> from lossbook.classification import smooth_labels
+        >>> smooth_labels(torch.tensor([0, 2]), 4, label_smoothing=0.2)
+        tensor([[0.8500, 0.0500, 0.0500, 0.0500],
+                [0.0500, 0.0500, 0.8500, 0.0500]])
     """
     check_positive_int(num_classes, "num_classes")
     eps = check_in_range(label_smoothing, "label_smoothing", 0.0, 1.0)
@@ -478,6 +547,12 @@ def hinge(input, target, *, margin: float = 1.0, reduction: str = "mean") -> tor
         The loss in ``input``'s dtype and on its device.
 
     Reference: Vapnik (1998); Shalev-Shwartz & Ben-David (2014), §15.2.
+
+    Examples:
+        >>> import torch
+        >>> from lossbook.classification import hinge
+        >>> hinge(torch.tensor([2.0, 0.5, -1.0]), torch.tensor([1.0, 1.0, 1.0]), reduction="none")
+        tensor([0.0000, 0.5000, 2.0000])
     """
     z = as_float_tensor(input, "input")
     y = _sign_target(target, z)
@@ -487,7 +562,14 @@ def hinge(input, target, *, margin: float = 1.0, reduction: str = "mean") -> tor
 
 
 def hinge_grad(input, target, *, margin: float = 1.0) -> torch.Tensor:
-    r"""Subgradient of the summed :func:`hinge`: :math:`-y` where :math:`yz < m`, else 0 (0 at the kink)."""
+    r"""Subgradient of the summed :func:`hinge`: :math:`-y` where :math:`yz < m`, else 0 (0 at the kink).
+
+    Examples:
+        >>> import torch
+        >>> from lossbook.classification import hinge_grad
+        >>> hinge_grad(torch.tensor([2.0, 0.5, -1.0]), torch.tensor([1.0, 1.0, -1.0]))
+        tensor([ 0., -1.,  0.])
+    """
     z = as_float_tensor(input, "input")
     y = _sign_target(target, z)
     m = check_positive(margin, "margin")
@@ -535,6 +617,12 @@ def multi_margin(
         reduction: ``"none"`` | ``"mean"`` | ``"sum"`` (the mean is over samples).
 
     Reference: Weston & Watkins (1999); Crammer & Singer (2001) compare the variants.
+
+    Examples:
+        >>> import torch
+        >>> from lossbook.classification import multi_margin
+        >>> multi_margin(torch.tensor([[2.0, 1.5, 0.0]]), torch.tensor([0]), reduction="none")
+        tensor([0.1667])
     """
     if power not in (1, 2) or isinstance(power, bool):
         raise ValueError(f"power must be 1 or 2; got {power!r}")
@@ -550,7 +638,14 @@ def multi_margin(
 
 
 def multi_margin_grad(input, target, *, power: int = 1, margin: float = 1.0, weight=None) -> torch.Tensor:
-    r"""Subgradient of the summed :func:`multi_margin` in the scores (0 at kinks)."""
+    r"""Subgradient of the summed :func:`multi_margin` in the scores (0 at kinks).
+
+    Examples:
+        >>> import torch
+        >>> from lossbook.classification import multi_margin_grad
+        >>> multi_margin_grad(torch.tensor([[2.0, 1.5, 0.0]]), torch.tensor([0]))
+        tensor([[-0.3333,  0.3333,  0.0000]])
+    """
     if power not in (1, 2) or isinstance(power, bool):
         raise ValueError(f"power must be 1 or 2; got {power!r}")
     z, t, m, w = _multiclass_args(input, target, margin, weight)
@@ -576,6 +671,12 @@ def crammer_singer_hinge(input, target, *, margin: float = 1.0, reduction: str =
         reduction: ``"none"`` | ``"mean"`` | ``"sum"``.
 
     Reference: Crammer & Singer (2001).
+
+    Examples:
+        >>> import torch
+        >>> from lossbook.classification import crammer_singer_hinge
+        >>> crammer_singer_hinge(torch.tensor([[2.0, 1.5, 0.0]]), torch.tensor([0]), reduction="none")
+        tensor([0.5000])
     """
     z, t, m, _ = _multiclass_args(input, target, margin)
     check_reduction(reduction)
@@ -588,7 +689,14 @@ def crammer_singer_hinge(input, target, *, margin: float = 1.0, reduction: str =
 
 
 def crammer_singer_hinge_grad(input, target, *, margin: float = 1.0) -> torch.Tensor:
-    r"""Subgradient of the summed :func:`crammer_singer_hinge`: :math:`e_{j^*} - e_y` when active, else 0."""
+    r"""Subgradient of the summed :func:`crammer_singer_hinge`: :math:`e_{j^*} - e_y` when active, else 0.
+
+    Examples:
+        >>> import torch
+        >>> from lossbook.classification import crammer_singer_hinge_grad
+        >>> crammer_singer_hinge_grad(torch.tensor([[2.0, 1.5, 0.0]]), torch.tensor([0]))
+        tensor([[-1.,  1.,  0.]])
+    """
     z, t, m, _ = _multiclass_args(input, target, margin)
     v, others = _margins(upcast(z)[0], t, m)
     worst, j = torch.where(others, v, torch.full_like(v, -math.inf)).max(dim=-1)
@@ -601,6 +709,15 @@ def svm_primal_objective(w, b, x, y, *, C: float) -> torch.Tensor:
     r"""The soft-margin SVM objective :math:`\tfrac12\|w\|^2 + C\sum_i \max(0, 1 - y_i(w^\top x_i + b))`.
 
     ``x`` has shape ``(n, d)``, ``y`` labels in ``{-1, +1}`` of shape ``(n,)``.
+
+    Examples:
+        >>> import torch
+        >>> from lossbook.classification import svm_primal_objective
+        >>> x, y = torch.tensor([[1.0, 0.0], [-1.0, 0.0]]), torch.tensor([1.0, -1.0])
+        >>> svm_primal_objective(torch.tensor([1.0, 0.0]), torch.tensor(0.0), x, y, C=1.0)
+        tensor(0.5000)
+        >>> svm_primal_objective(torch.tensor([0.5, 0.0]), torch.tensor(0.0), x, y, C=1.0)
+        tensor(1.1250)
     """
     x = as_float_tensor(x, "x")
     w = as_float_tensor(w, "w", like=x)
@@ -650,6 +767,14 @@ def focal(
         reduction: ``"none"`` | ``"mean"`` | ``"sum"``.
 
     Reference: Lin, Goyal, Girshick, He & Dollár (2017).
+
+    Examples:
+        >>> import torch
+        >>> from lossbook.classification import focal
+        >>> focal(torch.tensor([0.0, 2.0]), torch.tensor([1.0, 1.0]), gamma=0.0, reduction="none")
+        tensor([0.6931, 0.1269])
+        >>> focal(torch.tensor([0.0, 2.0]), torch.tensor([1.0, 1.0]), gamma=2.0, reduction="none")
+        tensor([0.1733, 0.0018])
     """
     z = as_float_tensor(input, "input")
     y = _binary_labels(target, z)
@@ -670,6 +795,12 @@ def focal_grad(input, target, *, alpha: float | None = None, gamma: float = 2.0)
               \bigl(\gamma\, p_t \log p_t + p_t - 1\bigr),\qquad s = 2y - 1 \in \{-1, +1\}.
 
     Lin et al. (2017) write the same formula with :math:`y \in \{-1, +1\}` in place of :math:`s`.
+
+    Examples:
+        >>> import torch
+        >>> from lossbook.classification import focal_grad
+        >>> focal_grad(torch.tensor([0.0]), torch.tensor([1.0]), gamma=2.0)
+        tensor([-0.2983])
     """
     z = as_float_tensor(input, "input")
     y = _binary_labels(target, z)
@@ -684,7 +815,14 @@ def focal_grad(input, target, *, alpha: float | None = None, gamma: float = 2.0)
 
 
 def focal_modulating_factor(p_t, *, gamma: float) -> torch.Tensor:
-    r"""The modulating factor :math:`(1 - p_t)^\gamma` that multiplies cross-entropy in focal loss."""
+    r"""The modulating factor :math:`(1 - p_t)^\gamma` that multiplies cross-entropy in focal loss.
+
+    Examples:
+        >>> import torch
+        >>> from lossbook.classification import focal_modulating_factor
+        >>> focal_modulating_factor(torch.tensor([0.5, 0.9]), gamma=2.0)
+        tensor([0.2500, 0.0100])
+    """
     p = as_float_tensor(p_t, "p_t")
     gamma = check_nonnegative(gamma, "gamma")
     check_unit_interval(p, "p_t", "probabilities")

@@ -13,7 +13,15 @@ from ._validation import check_in_range, check_nonnegative
 
 
 def generator(seed: int, device: torch.device | str | None = None) -> torch.Generator:
-    """A :class:`torch.Generator` seeded with ``seed`` (on ``device``, CPU by default)."""
+    """A :class:`torch.Generator` seeded with ``seed`` (on ``device``, CPU by default).
+
+    Examples:
+        >>> import torch
+        >>> from lossbook.data import generator
+        >>> g = generator(0)
+        >>> torch.equal(torch.randn(3, generator=g), torch.randn(3, generator=generator(0)))
+        True
+    """
     if isinstance(seed, bool) or not isinstance(seed, int):
         raise TypeError(f"seed must be an int; got {type(seed).__name__}")
     g = torch.Generator(device=device or "cpu")
@@ -54,6 +62,12 @@ def linear_regression(
         ``(x, y, weight)`` with shapes ``(n, d)``, ``(n,)`` and ``(d,)``.
 
     Introduced in Chapter 1 (risk minimisation).
+
+    Examples:
+        >>> from lossbook.data import linear_regression
+        >>> x, y, w = linear_regression(100, 3, seed=1)
+        >>> x.shape, y.shape, w.shape
+        (torch.Size([100, 3]), torch.Size([100]), torch.Size([3]))
     """
     n = _check_count(n, "n")
     d = _check_count(d, "d")
@@ -85,6 +99,12 @@ def noisy_sine(
     empirical risk minimisation. Returns ``(x, y)``, both of shape ``(n,)``.
 
     Introduced in Chapter 1 (risk minimisation).
+
+    Examples:
+        >>> from lossbook.data import noisy_sine
+        >>> x, y = noisy_sine(50)
+        >>> x.shape, bool((0 <= x).all() and (x <= 1).all())
+        (torch.Size([50]), True)
     """
     n = _check_count(n, "n")
     noise = check_nonnegative(noise, "noise")
@@ -115,6 +135,12 @@ def two_gaussians(
         ``(x, y)``: features of shape ``(n, d)`` and integer labels in {0, 1} of shape ``(n,)``.
 
     Introduced in Chapter 1 (definition of a loss).
+
+    Examples:
+        >>> from lossbook.data import two_gaussians
+        >>> x, y = two_gaussians(10, d=2)
+        >>> x.shape, sorted(y.unique().tolist())
+        (torch.Size([10, 2]), [0, 1])
     """
     n = _check_count(n, "n")
     d = _check_count(d, "d")
@@ -146,6 +172,12 @@ def gaussian_classes(
         ``(x, y)``: features of shape ``(n, d)`` and integer labels in ``{0, ..., K-1}``.
 
     Introduced in Chapter 3 (label smoothing).
+
+    Examples:
+        >>> from lossbook.data import gaussian_classes
+        >>> x, y = gaussian_classes(30, 3)
+        >>> x.shape, y.bincount().tolist()
+        (torch.Size([30, 2]), [11, 6, 13])
     """
     n = _check_count(n, "n")
     num_classes = _check_count(num_classes, "num_classes", minimum=2)
@@ -176,6 +208,11 @@ def location_sample(
     :math:`-s\log(1-\tau)`), with ``s = scale``.
 
     Introduced in Chapter 2 (regression losses: mean vs median, MLE under each noise).
+
+    Examples:
+        >>> from lossbook.data import location_sample
+        >>> location_sample((2, 5), kind="gaussian").shape
+        torch.Size([2, 5])
     """
     shape = (shape,) if isinstance(shape, int) else tuple(shape)
     for i, n in enumerate(shape):
@@ -210,6 +247,13 @@ def conditioned_least_squares(
     with :math:`w` standard normal. Returns ``(X, y)`` of shapes ``(n, d)`` and ``(n,)``.
 
     Introduced in Chapter 2 (gradient descent on least squares).
+
+    Examples:
+        >>> import torch
+        >>> from lossbook.data import conditioned_least_squares
+        >>> x, y = conditioned_least_squares(200, 3, condition_number=10.0)
+        >>> torch.linalg.eigvalsh(x.T @ x / 200)
+        tensor([ 1.0000,  3.1623, 10.0000], dtype=torch.float64)
     """
     n = _check_count(n, "n")
     d = _check_count(d, "d")
@@ -243,6 +287,11 @@ def contaminated_sample(
     case for a location estimator: the true location stays 0). Shape ``(reps, n)``.
 
     Introduced in Chapter 2 (Huber loss: robustness under contamination).
+
+    Examples:
+        >>> from lossbook.data import contaminated_sample
+        >>> contaminated_sample(4, 20, fraction=0.1).shape
+        torch.Size([4, 20])
     """
     reps = _check_count(reps, "reps")
     n = _check_count(n, "n")
@@ -274,6 +323,12 @@ def heteroscedastic_regression(
     depends on :math:`\tau`. Returns ``(x, y)``, both of shape ``(n,)``.
 
     Introduced in Chapter 2 (quantile regression).
+
+    Examples:
+        >>> from lossbook.data import heteroscedastic_regression
+        >>> x, y = heteroscedastic_regression(100)
+        >>> x.shape, y.shape
+        (torch.Size([100]), torch.Size([100]))
     """
     n = _check_count(n, "n")
     g = generator(seed)
@@ -307,6 +362,12 @@ def clustered_data(
         ``(x, y)``: features of shape ``(n, d)`` and integer labels of shape ``(n,)``.
 
     Introduced in Chapter 5 (triplet mining).
+
+    Examples:
+        >>> from lossbook.data import clustered_data
+        >>> x, y = clustered_data(16, 8, d=10)
+        >>> x.shape, y.bincount().tolist()
+        (torch.Size([16, 10]), [2, 2, 2, 2, 2, 2, 2, 2])
     """
     n = _check_count(n, "n")
     num_classes = _check_count(num_classes, "num_classes", minimum=2)
@@ -339,6 +400,12 @@ def correlated_gaussians(
     ``(n, d)`` each.
 
     Introduced in Chapter 5 (InfoNCE as a mutual-information bound).
+
+    Examples:
+        >>> from lossbook.data import correlated_gaussians
+        >>> x, y = correlated_gaussians(5, d=2)
+        >>> x.shape, y.shape
+        (torch.Size([5, 2]), torch.Size([5, 2]))
     """
     n = _check_count(n, "n")
     d = _check_count(d, "d")
@@ -357,6 +424,11 @@ def digit_strings(
     Returns an int64 tensor of shape ``(n, length)`` on ``device`` (drawn on the CPU, so the
     digits are the same on every device). Introduced in Chapter 6 (scheduled sampling: the
     string-reversal task).
+
+    Examples:
+        >>> from lossbook.data import digit_strings
+        >>> digit_strings(2, 5).shape
+        torch.Size([2, 5])
     """
     n = _check_count(n, "n")
     length = _check_count(length, "length")
@@ -386,6 +458,12 @@ def ctc_batch(
     length is the maximum (then ``input_length`` must be feasible for every target).
 
     Returns ``(log_probs, targets, input_lengths, target_lengths)``. Introduced in Chapter 6 (CTC).
+
+    Examples:
+        >>> from lossbook.data import ctc_batch
+        >>> log_probs, targets, input_lengths, target_lengths = ctc_batch(12, 2, 5, 3)
+        >>> log_probs.shape, targets.shape
+        (torch.Size([12, 2, 5]), torch.Size([2, 3]))
     """
     T = _check_count(input_length, "input_length")
     N = _check_count(batch, "batch")
@@ -434,6 +512,12 @@ def ring_of_gaussians(
     every mode (Metz et al. 2017). Returns ``(x, centres)`` of shapes ``(n, 2)`` and ``(K, 2)``.
 
     Introduced in Chapter 7 (GAN losses).
+
+    Examples:
+        >>> from lossbook.data import ring_of_gaussians
+        >>> x, centres = ring_of_gaussians(80, modes=8)
+        >>> x.shape, centres.shape
+        (torch.Size([80, 2]), torch.Size([8, 2]))
     """
     n = _check_count(n, "n")
     modes = _check_count(modes, "modes")
@@ -463,6 +547,12 @@ def linear_gaussian_latent(
     (Tipping & Bishop 1999). Returns ``(x, W, b)``.
 
     Introduced in Chapter 7 (the ELBO).
+
+    Examples:
+        >>> from lossbook.data import linear_gaussian_latent
+        >>> x, w, b = linear_gaussian_latent(10, 5, 2)
+        >>> x.shape, w.shape, b.shape
+        (torch.Size([10, 5]), torch.Size([5, 2]), torch.Size([5]))
     """
     n = _check_count(n, "n")
     d = _check_count(d, "d")
@@ -494,6 +584,12 @@ def ordinal_regression(
     :math:`\{0, \dots, K - 1\}`.
 
     Introduced in the loss-selection chapter (ordinal regression, CORAL).
+
+    Examples:
+        >>> from lossbook.data import ordinal_regression
+        >>> x, y = ordinal_regression(20, num_classes=5)
+        >>> x.shape, int(y.min()) >= 0 and int(y.max()) <= 4
+        (torch.Size([20, 2]), True)
     """
     from ._validation import check_positive_int
 
@@ -528,6 +624,12 @@ def outlier_regression(
     the inputs, the contaminated targets and the targets before contamination.
 
     Introduced in the loss-selection chapter (the case study).
+
+    Examples:
+        >>> from lossbook.data import outlier_regression
+        >>> x, y, clean = outlier_regression(50, fraction=0.1)
+        >>> x.shape, int((y != clean).sum())
+        (torch.Size([50, 3]), 5)
     """
     n = _check_count(n, "n")
     fraction = check_in_range(fraction, "fraction", 0.0, 1.0)

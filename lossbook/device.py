@@ -28,6 +28,11 @@ def default_device(prefer: str | None = None) -> torch.device:
     Raises:
         ValueError: if the requested device is not a valid device string or is not
             available on this machine.
+
+    Examples:
+        >>> from lossbook.device import default_device
+        >>> default_device("cpu")
+        device(type='cpu')
     """
     choice = prefer if prefer is not None else os.environ.get(_ENV) or None
     if choice is not None:
@@ -57,7 +62,13 @@ def _mps_available() -> bool:
 
 
 def describe_device(device: torch.device | str | None = None) -> str:
-    """A one-line human description of ``device`` (for the one cell that prints it)."""
+    """A one-line human description of ``device`` (for the one cell that prints it).
+
+    Examples:
+        >>> from lossbook.device import describe_device
+        >>> describe_device("cpu")
+        'cpu'
+    """
     dev = torch.device(device) if device is not None else default_device()
     if dev.type == "cuda":
         return f"cuda ({torch.cuda.get_device_name(dev)})"

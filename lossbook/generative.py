@@ -118,6 +118,14 @@ def kl_standard_normal(mu, logvar, *, reduction: str = "batchmean") -> torch.Ten
             ``"sum"`` | ``"mean"`` (over every element, i.e. ``batchmean / d``).
 
     Reference: Kingma & Welling, "Auto-encoding variational Bayes" (2014), appendix B.
+
+    Examples:
+        >>> import torch
+        >>> from lossbook.generative import kl_standard_normal
+        >>> kl_standard_normal(torch.zeros(1, 2), torch.zeros(1, 2))
+        tensor(0.)
+        >>> kl_standard_normal(torch.ones(1, 2), torch.zeros(1, 2))
+        tensor(1.)
     """
     check_reduction(reduction, GAUSSIAN_KL_REDUCTIONS)
     mu, logvar = _mu_logvar(mu, logvar)
@@ -132,7 +140,14 @@ def kl_standard_normal(mu, logvar, *, reduction: str = "batchmean") -> torch.Ten
 
 
 def kl_standard_normal_grad(mu, logvar) -> tuple[torch.Tensor, torch.Tensor]:
-    r"""Gradient of the summed :func:`kl_standard_normal`: :math:`(\mu,\ \tfrac12(\sigma^2 - 1))`."""
+    r"""Gradient of the summed :func:`kl_standard_normal`: :math:`(\mu,\ \tfrac12(\sigma^2 - 1))`.
+
+    Examples:
+        >>> import torch
+        >>> from lossbook.generative import kl_standard_normal_grad
+        >>> kl_standard_normal_grad(torch.tensor([[1.0]]), torch.tensor([[0.0]]))
+        (tensor([[1.]]), tensor([[0.]]))
+    """
     mu, logvar = _mu_logvar(mu, logvar)
     return mu.clone(), 0.5 * torch.expm1(logvar)
 
@@ -149,6 +164,14 @@ def reparameterize(mu, logvar, *, generator: torch.Generator) -> torch.Tensor:
         generator: the :class:`torch.Generator` the noise is drawn from (required).
 
     Reference: Kingma & Welling (2014), section 2.4.
+
+    Examples:
+        >>> import torch
+        >>> from lossbook.generative import reparameterize
+        >>> from lossbook.data import generator
+        >>> z = reparameterize(torch.zeros(2, 3), torch.zeros(2, 3), generator=generator(0))
+        >>> z.shape
+        torch.Size([2, 3])
     """
     mu, logvar = _mu_logvar(mu, logvar)
     _check_generator(generator)
@@ -164,6 +187,12 @@ def diag_gaussian_log_prob(x, mean, logvar) -> torch.Tensor:
 
     ``logvar`` may be a tensor of ``x``'s shape or a Python number (one shared log-variance).
     Returns a tensor of shape ``x.shape[:-1]``.
+
+    Examples:
+        >>> import torch
+        >>> from lossbook.generative import diag_gaussian_log_prob
+        >>> diag_gaussian_log_prob(torch.zeros(1, 2), torch.zeros(1, 2), torch.zeros(1, 2))
+        tensor([-1.8379])
     """
     x = as_float_tensor(x, "x")
     mean = as_float_tensor(mean, "mean", like=x)
@@ -214,6 +243,14 @@ def elbo_loss(
 
     Reference: Higgins et al., "β-VAE" (2017); Kingma et al., "Improved variational inference
     with inverse autoregressive flow" (2016) for free bits.
+
+    Examples:
+        >>> import torch
+        >>> from lossbook.generative import elbo_loss
+        >>> elbo_loss(torch.tensor([2.0]), torch.zeros(1, 2), torch.zeros(1, 2))
+        tensor(2.)
+        >>> elbo_loss(torch.tensor([2.0]), torch.ones(1, 2), torch.zeros(1, 2), beta=4.0)
+        tensor(6.)
     """
     check_reduction(reduction)
     beta = check_nonnegative(beta, "beta")
@@ -245,6 +282,13 @@ def active_units(mu, *, threshold: float = 0.01) -> int:
     > \texttt{threshold}`; ``mu`` holds the posterior means of a data set, shape ``(n, d)``.
 
     Reference: Burda, Grosse & Salakhutdinov, "Importance weighted autoencoders" (2016).
+
+    Examples:
+        >>> import torch
+        >>> from lossbook.generative import active_units
+        >>> mu = torch.tensor([[0.0, 1.0], [0.0, -1.0]])
+        >>> active_units(mu)
+        1
     """
     mu = as_float_tensor(mu, "mu")
     threshold = check_nonnegative(threshold, "threshold")
@@ -282,6 +326,12 @@ def gan_discriminator_loss(real_logits, fake_logits, *, reduction: str = "mean")
     same shape; ``"mean"`` is :math:`-\hat{\mathbb E}\log D(x) - \hat{\mathbb E}\log(1 - D(G(z)))`.
 
     Reference: Goodfellow et al., "Generative adversarial nets" (2014), Algorithm 1.
+
+    Examples:
+        >>> import torch
+        >>> from lossbook.generative import gan_discriminator_loss
+        >>> gan_discriminator_loss(torch.tensor([0.0]), torch.tensor([0.0]))
+        tensor(1.3863)
     """
     check_reduction(reduction)
     real, fake = _pair(real_logits, fake_logits, ("real_logits", "fake_logits"))
@@ -298,6 +348,12 @@ def minimax_generator_loss(fake_logits, *, reduction: str = "mean") -> torch.Ten
     when the discriminator confidently rejects the sample (:math:`D \to 0`).
 
     Reference: Goodfellow et al. (2014), equation 1.
+
+    Examples:
+        >>> import torch
+        >>> from lossbook.generative import minimax_generator_loss
+        >>> minimax_generator_loss(torch.tensor([0.0, -5.0]), reduction="none")
+        tensor([-0.6931, -0.0067])
     """
     check_reduction(reduction)
     f = _logits(fake_logits, "fake_logits")
@@ -306,7 +362,14 @@ def minimax_generator_loss(fake_logits, *, reduction: str = "mean") -> torch.Ten
 
 
 def minimax_generator_loss_grad(fake_logits) -> torch.Tensor:
-    r"""Gradient of the summed :func:`minimax_generator_loss` in the logit: :math:`-\sigma(a) = -D(G(z))`."""
+    r"""Gradient of the summed :func:`minimax_generator_loss` in the logit: :math:`-\sigma(a) = -D(G(z))`.
+
+    Examples:
+        >>> import torch
+        >>> from lossbook.generative import minimax_generator_loss_grad
+        >>> minimax_generator_loss_grad(torch.tensor([0.0, -5.0]))
+        tensor([-0.5000, -0.0067])
+    """
     f = _logits(fake_logits, "fake_logits")
     (fc,) = upcast(f)
     return (-torch.sigmoid(fc)).to(f.dtype)
@@ -320,6 +383,12 @@ def non_saturating_generator_loss(fake_logits, *, reduction: str = "mean") -> to
     Its gradient in the logit is :math:`-(1 - D(G(z)))`, largest where the minimax one vanishes.
 
     Reference: Goodfellow et al. (2014), section 3.
+
+    Examples:
+        >>> import torch
+        >>> from lossbook.generative import non_saturating_generator_loss
+        >>> non_saturating_generator_loss(torch.tensor([0.0, -5.0]), reduction="none")
+        tensor([0.6931, 5.0067])
     """
     check_reduction(reduction)
     f = _logits(fake_logits, "fake_logits")
@@ -328,7 +397,14 @@ def non_saturating_generator_loss(fake_logits, *, reduction: str = "mean") -> to
 
 
 def non_saturating_generator_loss_grad(fake_logits) -> torch.Tensor:
-    r"""Gradient of the summed :func:`non_saturating_generator_loss`: :math:`-\sigma(-a) = -(1 - D(G(z)))`."""
+    r"""Gradient of the summed :func:`non_saturating_generator_loss`: :math:`-\sigma(-a) = -(1 - D(G(z)))`.
+
+    Examples:
+        >>> import torch
+        >>> from lossbook.generative import non_saturating_generator_loss_grad
+        >>> non_saturating_generator_loss_grad(torch.tensor([0.0, -5.0]))
+        tensor([-0.5000, -0.9933])
+    """
     f = _logits(fake_logits, "fake_logits")
     (fc,) = upcast(f)
     return (-torch.sigmoid(-fc)).to(f.dtype)
@@ -341,6 +417,12 @@ def wgan_critic_loss(real_scores, fake_scores, *, reduction: str = "mean") -> to
     :math:`f` is 1-Lipschitz. Real and fake scores are paired element by element (same shape).
 
     Reference: Arjovsky, Chintala & Bottou, "Wasserstein GAN" (2017), Algorithm 1.
+
+    Examples:
+        >>> import torch
+        >>> from lossbook.generative import wgan_critic_loss
+        >>> wgan_critic_loss(torch.tensor([3.0]), torch.tensor([1.0]))
+        tensor(-2.)
     """
     check_reduction(reduction)
     real, fake = _pair(real_scores, fake_scores, ("real_scores", "fake_scores"))
@@ -351,6 +433,12 @@ def wgan_generator_loss(fake_scores, *, reduction: str = "mean") -> torch.Tensor
     r"""The Wasserstein generator's loss: :math:`\ell = -f(G(z))`.
 
     Reference: Arjovsky, Chintala & Bottou (2017), Algorithm 1.
+
+    Examples:
+        >>> import torch
+        >>> from lossbook.generative import wgan_generator_loss
+        >>> wgan_generator_loss(torch.tensor([1.0, 2.0]))
+        tensor(-1.5000)
     """
     check_reduction(reduction)
     return reduce(-_logits(fake_scores, "fake_scores"), reduction)
@@ -361,6 +449,14 @@ def clip_parameters_(parameters: Iterable[torch.Tensor], *, c: float = 0.01) -> 
     r"""Clip every parameter to :math:`[-c, c]` in place: the original WGAN's Lipschitz constraint.
 
     Reference: Arjovsky, Chintala & Bottou (2017), Algorithm 1 (:math:`c = 0.01`).
+
+    Examples:
+        >>> import torch
+        >>> from lossbook.generative import clip_parameters_
+        >>> w = torch.tensor([0.5, -0.005])
+        >>> clip_parameters_([w], c=0.01)
+        >>> w
+        tensor([ 0.0100, -0.0050])
     """
     c = check_positive(c, "c")
     for p in parameters:
@@ -394,6 +490,13 @@ def gradient_penalty(
         reduction: ``"mean"`` | ``"sum"`` | ``"none"`` (per example, shape ``(n,)``).
 
     Reference: Gulrajani et al., "Improved training of Wasserstein GANs" (2017), Algorithm 1.
+
+    Examples:
+        >>> import torch
+        >>> from lossbook.generative import gradient_penalty
+        >>> real, fake = torch.zeros(2, 3), torch.ones(2, 3)
+        >>> gradient_penalty(lambda x: 2 * x.sum(dim=1), real, fake)
+        tensor(6.0718)
     """
     check_reduction(reduction)
     if not callable(critic):
@@ -425,6 +528,13 @@ def mode_coverage(samples, centres, *, radius: float, min_count: int = 1) -> tup
         ``(modes_covered, high_quality_fraction)``.
 
     Reference: Srivastava et al., "VEEGAN" (2017), section 5 (with radius three standard deviations).
+
+    Examples:
+        >>> import torch
+        >>> from lossbook.generative import mode_coverage
+        >>> centres = torch.tensor([[0.0, 0.0], [5.0, 5.0]])
+        >>> mode_coverage(torch.tensor([[0.1, 0.0], [0.0, 0.1], [2.5, 2.5]]), centres, radius=0.5)
+        (1, 0.6666666666666666)
     """
     samples = as_float_tensor(samples, "samples")
     centres = as_float_tensor(centres, "centres", like=samples)

@@ -159,6 +159,13 @@ def pairwise_distances(x, y=None, *, distance: str = "euclidean") -> torch.Tenso
         ``(n, m)`` distances in ``x``'s dtype, on its device.
 
     Reference: Schroff et al. (2015), FaceNet, §3.
+
+    Examples:
+        >>> import torch
+        >>> from lossbook.metric import pairwise_distances
+        >>> pairwise_distances(torch.tensor([[0.0, 0.0], [3.0, 4.0]]))
+        tensor([[0., 5.],
+                [5., 0.]])
     """
     x = _check_matrix(as_float_tensor(x, "x"), "x")
     same = y is None
@@ -207,6 +214,13 @@ def triplet_margin_loss(
         The loss, reduced as asked, in ``anchor``'s dtype and on its device.
 
     Reference: Schroff et al. (2015), FaceNet, eq. (1)–(2).
+
+    Examples:
+        >>> import torch
+        >>> from lossbook.metric import triplet_margin_loss
+        >>> a, p, n = torch.tensor([[0.0, 0.0]]), torch.tensor([[1.0, 0.0]]), torch.tensor([[0.0, 1.5]])
+        >>> triplet_margin_loss(a, p, n, margin=1.0)
+        tensor(0.5000)
     """
     a = as_float_tensor(anchor, "anchor")
     p = as_float_tensor(positive, "positive", like=a)
@@ -234,6 +248,13 @@ def triplet_margin_loss_grad(
       :math:`\nabla_n = v/\|v\|` (0 in place of :math:`u/\|u\|` where :math:`u = 0`).
 
     Inactive triplets get 0. The cosine distance is not covered (``ValueError``).
+
+    Examples:
+        >>> import torch
+        >>> from lossbook.metric import triplet_margin_loss_grad
+        >>> a, p, n = torch.tensor([[0.0, 0.0]]), torch.tensor([[1.0, 0.0]]), torch.tensor([[0.0, 1.5]])
+        >>> triplet_margin_loss_grad(a, p, n, margin=1.0)
+        (tensor([[-1.,  1.]]), tensor([[1., -0.]]), tensor([[ 0., -1.]]))
     """
     a = as_float_tensor(anchor, "anchor")
     p = as_float_tensor(positive, "positive", like=a)
@@ -298,6 +319,13 @@ def select_triplets(
 
     Returns:
         Three ``int64`` tensors of equal length, sorted by anchor, then positive, then negative.
+
+    Examples:
+        >>> import torch
+        >>> from lossbook.metric import pairwise_distances, select_triplets
+        >>> x = torch.tensor([[0.0], [1.0], [5.0]])
+        >>> select_triplets(pairwise_distances(x), torch.tensor([0, 0, 1]), kind="all")
+        (tensor([0, 1]), tensor([1, 0]), tensor([2, 2]))
     """
     d, y = _distance_matrix_and_labels(distances, labels)
     if not isinstance(kind, str) or kind not in TRIPLET_KINDS:
@@ -336,6 +364,13 @@ def batch_hard_triplets(
         ``(a, p, n)``, one triplet per anchor that has both, sorted by anchor.
 
     Reference: Hermans, Beyer & Leibe (2017), "In defense of the triplet loss".
+
+    Examples:
+        >>> import torch
+        >>> from lossbook.metric import batch_hard_triplets, pairwise_distances
+        >>> x = torch.tensor([[0.0], [1.0], [5.0], [7.0]])
+        >>> batch_hard_triplets(pairwise_distances(x), torch.tensor([0, 0, 1, 1]))
+        (tensor([0, 1, 2, 3]), tensor([1, 0, 3, 2]), tensor([2, 2, 1, 1]))
     """
     d, y = _distance_matrix_and_labels(distances, labels)
     _check_generator(generator, d.device)
@@ -396,6 +431,13 @@ def triplet_loss(
 
     Returns:
         The loss in ``embeddings``' dtype, or ``(loss, counts)`` with ``return_counts=True``.
+
+    Examples:
+        >>> import torch
+        >>> from lossbook.metric import triplet_loss
+        >>> x = torch.tensor([[0.0], [1.0], [1.5], [3.0]])
+        >>> triplet_loss(x, torch.tensor([0, 0, 1, 1]), margin=1.0, mining="batch_hard")
+        tensor(1.1250)
     """
     x, y = _embeddings_and_labels(embeddings, labels)
     margin = check_nonnegative(margin, "margin")
@@ -473,6 +515,13 @@ def contrastive_loss(x1, x2, target, *, margin: float = 1.0, reduction: str = "m
         reduction: ``"none"`` | ``"mean"`` | ``"sum"``.
 
     Reference: Hadsell, Chopra & LeCun (2006), eq. (4).
+
+    Examples:
+        >>> import torch
+        >>> from lossbook.metric import contrastive_loss
+        >>> x1, x2 = torch.tensor([[0.0, 0.0], [0.0, 0.0]]), torch.tensor([[3.0, 4.0], [0.3, 0.4]])
+        >>> contrastive_loss(x1, x2, torch.tensor([1, 0]), margin=1.0, reduction="none")
+        tensor([12.5000,  0.1250])
     """
     a, b, t = _pair_inputs(x1, x2, target)
     margin = check_positive(margin, "margin")
@@ -491,7 +540,15 @@ def contrastive_loss_grad(x1, x2, target, *, margin: float = 1.0) -> torch.Tenso
               -\max(0, m - d)\,\dfrac{x_1 - x_2}{d} & y = 0 \text{ (dissimilar)}.\end{cases}
 
     The gradient w.r.t. ``x2`` is its negative. At :math:`d = 0` a dissimilar pair has no
-    defined direction; 0 is returned there (as autograd does through :func:`safe_norm`).
+    defined direction; 0 is returned there (as autograd does through ``safe_norm``).
+
+    Examples:
+        >>> import torch
+        >>> from lossbook.metric import contrastive_loss_grad
+        >>> x1, x2 = torch.tensor([[0.0, 0.0], [0.0, 0.0]]), torch.tensor([[3.0, 4.0], [0.3, 0.4]])
+        >>> contrastive_loss_grad(x1, x2, torch.tensor([1, 0]), margin=1.0)
+        tensor([[-3.0000, -4.0000],
+                [ 0.3000,  0.4000]])
     """
     a, b, t = _pair_inputs(x1, x2, target)
     margin = check_positive(margin, "margin")
@@ -514,6 +571,12 @@ def info_nce_from_scores(scores, *, reduction: str = "mean") -> torch.Tensor:
     lower bound on the mutual information, never above :math:`\log N` because :math:`\ell_i \ge 0`.
 
     Reference: van den Oord, Li & Vinyals (2018), eq. (4).
+
+    Examples:
+        >>> import torch
+        >>> from lossbook.metric import info_nce_from_scores
+        >>> info_nce_from_scores(torch.zeros(4, 4))
+        tensor(1.3863)
     """
     check_reduction(reduction)
     s = _check_matrix(as_float_tensor(scores, "scores"), "scores")
@@ -533,6 +596,13 @@ def info_nce(query, key, *, temperature: float = 0.1, reduction: str = "mean") -
     Computed in at least float32 and cast back, so float16 at :math:`\tau = 0.07` is stable.
 
     Reference: van den Oord, Li & Vinyals (2018); He et al. (2020), MoCo, eq. (1).
+
+    Examples:
+        >>> import torch
+        >>> from lossbook.metric import info_nce
+        >>> q = torch.tensor([[1.0, 0.0], [0.0, 1.0]])
+        >>> info_nce(q, q, temperature=1.0)
+        tensor(0.3133)
     """
     q = _check_matrix(as_float_tensor(query, "query"), "query")
     k = as_float_tensor(key, "key", like=q)
@@ -574,6 +644,18 @@ def all_gather_differentiable(x: torch.Tensor, group=None) -> torch.Tensor:
     process's slice: the gradient of :math:`\sum_r L_r` with respect to the local ``x``, where
     :math:`L_r` is the loss computed on process :math:`r`. Every process must pass a tensor of
     the same shape. Works on every backend, including gloo on CPU.
+
+    Examples:
+        >>> import torch
+        >>> from lossbook.metric import all_gather_differentiable
+        >>> import os, tempfile
+        >>> import torch.distributed as dist
+        >>> store = dist.FileStore(os.path.join(tempfile.mkdtemp(), "store"), 1)
+        >>> dist.init_process_group("gloo", store=store, rank=0, world_size=1)  # one process, for the example
+        >>> x = torch.tensor([1.0, 2.0], requires_grad=True)
+        >>> all_gather_differentiable(x)
+        tensor([1., 2.], grad_fn=<_AllGatherBackward>)
+        >>> dist.destroy_process_group()
     """
     return _AllGather.apply(x, group)
 
@@ -604,6 +686,13 @@ def nt_xent(z1, z2, *, temperature: float = 0.5, reduction: str = "mean", gather
         group: the process group (the default group if ``None``).
 
     Reference: Chen et al. (2020), SimCLR, eq. (1).
+
+    Examples:
+        >>> import torch
+        >>> from lossbook.metric import nt_xent
+        >>> z = torch.tensor([[1.0, 0.0], [0.0, 1.0]])
+        >>> nt_xent(z, z, temperature=1.0)
+        tensor(0.5514)
     """
     a = _check_matrix(as_float_tensor(z1, "z1"), "z1")
     b = as_float_tensor(z2, "z2", like=a)
@@ -642,6 +731,13 @@ def recall_at_k(embeddings, labels, *, k: int = 1, distance: str = "euclidean") 
     :math:`k`-th distance are resolved by :func:`torch.topk`. Returns a 0-d float tensor.
 
     Reference: Song et al. (2016), "Deep metric learning via lifted structured feature embedding".
+
+    Examples:
+        >>> import torch
+        >>> from lossbook.metric import recall_at_k
+        >>> x = torch.tensor([[0.0], [0.1], [5.0], [5.2]])
+        >>> recall_at_k(x, torch.tensor([0, 0, 1, 1]), k=1)
+        tensor(1.)
     """
     x, y = _embeddings_and_labels(embeddings, labels)
     if isinstance(k, bool) or not isinstance(k, int) or not 1 <= k < x.shape[0]:

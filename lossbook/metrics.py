@@ -29,6 +29,12 @@ def recall_precision(prediction, target, *, positive: int = 1) -> tuple[float, f
         precision 0; a target without the class has recall NaN.
 
     Introduced in Chapter 3 (cross-entropy, "class imbalance").
+
+    Examples:
+        >>> import torch
+        >>> from lossbook.metrics import recall_precision
+        >>> recall_precision(torch.tensor([1, 1, 0, 0]), torch.tensor([1, 0, 1, 0]))
+        (0.5, 0.5)
     """
     pred = torch.as_tensor(prediction).detach().flatten()
     true = torch.as_tensor(target).detach().to(pred.device).flatten()
@@ -56,6 +62,12 @@ def average_precision(score, target) -> float:
         target: labels in ``{0, 1}``, the same shape, with at least one positive.
 
     Introduced in Chapter 3 (focal loss, "imbalance").
+
+    Examples:
+        >>> import torch
+        >>> from lossbook.metrics import average_precision
+        >>> average_precision(torch.tensor([0.9, 0.8, 0.1]), torch.tensor([1, 0, 1]))
+        0.8333333333333333
     """
     score = as_float_tensor(score, "score").detach().flatten()
     y = torch.as_tensor(target).detach().to(score.device).flatten()
@@ -84,6 +96,16 @@ def calibration_bins(confidence, correct, *, n_bins: int = 10):
         empty bins hold NaN in the first two and 0 in ``count``.
 
     Introduced in Chapter 3 (the hinge loss, "calibration").
+
+    Examples:
+        >>> import torch
+        >>> from lossbook.metrics import calibration_bins
+        >>> confidence, correct = torch.tensor([0.15, 0.95]), torch.tensor([0, 1])
+        >>> mean_confidence, accuracy, count = calibration_bins(confidence, correct, n_bins=2)
+        >>> accuracy
+        tensor([0., 1.], dtype=torch.float64)
+        >>> count
+        tensor([1., 1.], dtype=torch.float64)
     """
     conf = as_float_tensor(confidence, "confidence").detach().double().flatten()
     corr = torch.as_tensor(correct).detach().to(conf.device).double().flatten()
@@ -113,6 +135,13 @@ def expected_calibration_error(confidence, correct, *, n_bins: int = 10) -> floa
 
     Equal-width bins (see :func:`calibration_bins`). Reference: Guo, Pleiss, Sun &
     Weinberger (2017). Introduced in Chapter 3 (the hinge loss, "calibration").
+
+    Examples:
+        >>> import torch
+        >>> from lossbook.metrics import expected_calibration_error
+        >>> confidence, correct = torch.tensor([0.9, 0.9, 0.6, 0.6]), torch.tensor([1, 1, 1, 0])
+        >>> expected_calibration_error(confidence, correct, n_bins=2)
+        0.0
     """
     conf, acc, count = calibration_bins(confidence, correct, n_bins=n_bins)
     n = count.sum()

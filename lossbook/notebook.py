@@ -31,7 +31,13 @@ __all__ = [
 
 
 def round_significant(value: float, digits: int = 8) -> float:
-    """``value`` rounded to ``digits`` significant digits (0, inf and NaN unchanged)."""
+    """``value`` rounded to ``digits`` significant digits (0, inf and NaN unchanged).
+
+    Examples:
+        >>> from lossbook.notebook import round_significant
+        >>> round_significant(2 / 3, 3)
+        0.667
+    """
     check_positive_int(digits, "digits")
     value = float(value)
     if value == 0 or not math.isfinite(value):
@@ -45,6 +51,13 @@ def round_decimals(value: float, places: int) -> float:
     For the printed summaries and glued values of a notebook whose numbers are best read
     with a fixed number of decimals (a fitted mean of ``-3e-12`` prints as ``0.0``).
     Introduced in Chapter 4 (KL divergence).
+
+    Examples:
+        >>> from lossbook.notebook import round_decimals
+        >>> round_decimals(-0.0004, 3)
+        0.0
+        >>> round_decimals(2 / 3, 2)
+        0.67
     """
     if isinstance(places, bool) or not isinstance(places, int) or places < 0:
         raise ValueError(f"places must be a non-negative int; got {places!r}")
@@ -70,6 +83,10 @@ def glue(name: str, value: object, display: bool = False, *, digits: int = 8) ->
     NumPy and PyTorch scalars become Python numbers (so nothing like ``np.float64(0.25)`` is
     stored); integers, strings and other objects are glued unchanged. The value is not
     displayed by default: the cell that computes it prints a labelled summary instead.
+
+    Examples:
+        >>> from lossbook.notebook import glue
+        >>> glue("ratio", 2 / 3, digits=3)  # in a notebook: {glue:text}`ratio` in the prose shows 0.667
     """
     from myst_nb import glue as _glue
 
@@ -217,5 +234,15 @@ def show_source(fn) -> Source:
     The chapters show an implementation from :mod:`lossbook` this way rather than pasting it,
     so what the reader sees is what runs. End a cell with ``show_source(regression.huber_reference)``
     (the returned object displays itself). Introduced in the preface (:doc:`/book/intro`).
+
+    Examples:
+        >>> from lossbook.notebook import show_source
+        >>> def double(x):
+        ...     "Twice x."
+        ...     return 2 * x
+        ...
+        >>> show_source(double)
+        def double(x):
+            return 2 * x
     """
     return Source(source_without_docstring(fn))

@@ -54,6 +54,15 @@ def gradient_descent(
         dimension, shape ``(n_steps + 1, *x0.shape)``. A diverging run is returned
         as is (its iterates grow, possibly to ``inf``): showing divergence is part
         of what the book does with it.
+
+    Examples:
+        >>> import torch
+        >>> from lossbook.optim import gradient_descent
+        >>> gradient_descent(lambda x: 2 * x, torch.tensor([1.0]), step=0.25, n_steps=3)
+        tensor([[1.0000],
+                [0.5000],
+                [0.2500],
+                [0.1250]])
     """
     n_steps = _check_steps(n_steps)
     _step_at(step, 0)
@@ -78,6 +87,15 @@ def subgradient_method(
     differs: it is not a descent method, so experiments track the *best* iterate
     :math:`\min_{i \le k} f(\theta_i)`, and it needs diminishing steps (e.g.
     :math:`\alpha_k = c/\sqrt{k+1}`) to converge. Returns the stacked iterates.
+
+    Examples:
+        >>> import torch
+        >>> from lossbook.optim import subgradient_method
+        >>> subgradient_method(torch.sign, torch.tensor([1.0]), step=0.25, n_steps=3)
+        tensor([[1.0000],
+                [0.7500],
+                [0.5000],
+                [0.2500]])
     """
     return gradient_descent(subgrad, x0, step=step, n_steps=n_steps)
 
@@ -107,6 +125,20 @@ def sgd(
 
     Returns:
         The stacked iterates, shape ``(n_steps + 1, *x0.shape)``.
+
+    Examples:
+        >>> import torch
+        >>> from lossbook.optim import sgd
+        >>> from lossbook.data import generator
+        >>> targets = torch.tensor([1.0, 3.0])
+        >>> def sample_grad(x, i):
+        ...     return 2 * (x - targets[i]).mean(0, keepdim=True)
+        ...
+        >>> g = generator(0)
+        >>> sgd(sample_grad, torch.tensor([0.0]), 2, step=0.1, n_steps=2, batch_size=2, generator=g)
+        tensor([[0.0000],
+                [0.4000],
+                [0.7200]])
     """
     n_steps = _check_steps(n_steps)
     if not isinstance(generator, torch.Generator):
@@ -151,6 +183,15 @@ def lbfgs(
         notebook prints the fit: the digits a float32 fit can reach depend on the machine.
 
     Introduced in Chapter 2 (mean squared error, "the Gaussian likelihood").
+
+    Examples:
+        >>> import torch
+        >>> from lossbook.optim import lbfgs
+        >>> a = torch.zeros(2, dtype=torch.float64, requires_grad=True)
+        >>> round(lbfgs(lambda: ((a - torch.tensor([1.0, 2.0], dtype=torch.float64)) ** 2).sum(), [a]), 12)
+        0.0
+        >>> a.detach()
+        tensor([1.0000, 2.0000], dtype=torch.float64)
     """
     params = list(params)
     if not params or not all(isinstance(t, torch.Tensor) and t.requires_grad for t in params):
@@ -197,6 +238,14 @@ def linear_svm_dual(x, y, *, C: float, tol: float = 1e-12):
 
     Reference: Vapnik (1998); Boyd & Vandenberghe (2004), §8.6.1.
     Introduced in Chapter 3 (the hinge loss, "the SVM's dual").
+
+    Examples:
+        >>> import torch
+        >>> from lossbook.optim import linear_svm_dual
+        >>> x = torch.tensor([[1.0, 0.0], [-1.0, 0.0]], dtype=torch.float64)
+        >>> alpha, w, b, dual = linear_svm_dual(x, torch.tensor([1.0, -1.0], dtype=torch.float64), C=10.0)
+        >>> [round(float(v), 6) for v in (*alpha, *w, b, dual)]
+        [0.5, 0.5, 1.0, 0.0, 0.0, 0.5]
     """
     from scipy.optimize import minimize
 

@@ -35,16 +35,30 @@ FIGSIZE: dict[str, tuple[float, float]] = {
     "square": (4.6, 4.2),
     "tall": (9.0, 6.0),
 }
-"""Standard figure sizes in inches: one panel, a row of panels, a square, a 2-row grid."""
+"""Standard figure sizes in inches (one panel, a row of panels, a square, a 2-row grid)."""
 
 
 def color_cycle() -> list[str]:
-    """The palette as a list, in cycle order."""
+    """The palette as a list, in cycle order.
+
+    Examples:
+        >>> from lossbook.plotting import color_cycle
+        >>> len(color_cycle())
+        6
+    """
     return list(PALETTE.values())
 
 
 def use_book_style() -> None:
-    """Set matplotlib's defaults to the book's style (call once per notebook)."""
+    """Set matplotlib's defaults to the book's style (call once per notebook).
+
+    Examples:
+        >>> import matplotlib as mpl
+        >>> from lossbook.plotting import color_cycle, use_book_style
+        >>> use_book_style()
+        >>> mpl.rcParams["axes.prop_cycle"].by_key()["color"] == color_cycle()
+        True
+    """
     mpl.rcParams.update(
         {
             "figure.figsize": FIGSIZE["single"],
@@ -74,14 +88,26 @@ def use_book_style() -> None:
 
 
 def relative_luminance(color: str) -> float:
-    """WCAG 2 relative luminance of a matplotlib colour (0 = black, 1 = white)."""
+    """WCAG 2 relative luminance of a matplotlib colour (0 = black, 1 = white).
+
+    Examples:
+        >>> from lossbook.plotting import relative_luminance
+        >>> relative_luminance("white"), relative_luminance("black")
+        (1.0, 0.0)
+    """
     rgb = np.asarray(mpl.colors.to_rgb(color), dtype=float)
     linear = np.where(rgb <= 0.04045, rgb / 12.92, ((rgb + 0.055) / 1.055) ** 2.4)
     return float(linear @ np.array([0.2126, 0.7152, 0.0722]))
 
 
 def contrast_ratio(foreground: str, background: str) -> float:
-    """WCAG 2 contrast ratio between two colours, from 1 (none) to 21 (black on white)."""
+    """WCAG 2 contrast ratio between two colours, from 1 (none) to 21 (black on white).
+
+    Examples:
+        >>> from lossbook.plotting import contrast_ratio
+        >>> contrast_ratio("black", "white")
+        21.0
+    """
     hi, lo = sorted((relative_luminance(foreground), relative_luminance(background)), reverse=True)
     return (hi + 0.05) / (lo + 0.05)
 
@@ -102,6 +128,15 @@ def plot_curves(
     ``curves`` maps a legend label to the y-values; ``styles`` optionally gives a
     line style per curve (``"-"``, ``"--"``, ...), so curves stay distinguishable
     in greyscale print.
+
+    Examples:
+        >>> from lossbook.plotting import plot_curves
+        >>> import matplotlib.pyplot as plt
+        >>> fig, ax = plt.subplots()
+        >>> ax = plot_curves(ax, [0, 1, 2], {"square": [0, 1, 4], "identity": [0, 1, 2]})
+        >>> [line.get_label() for line in ax.get_lines()]
+        ['square', 'identity']
+        >>> plt.close(fig)
     """
     x = np.asarray(x)
     for i, (label, y) in enumerate(curves.items()):
@@ -131,6 +166,16 @@ def plot_loss_and_gradient(
 
     ``losses`` maps a label to a ``(loss_values, derivative_values)`` pair evaluated
     at ``x``. Returns ``(figure, axes)``.
+
+    Examples:
+        >>> from lossbook.plotting import plot_loss_and_gradient
+        >>> import numpy as np
+        >>> import matplotlib.pyplot as plt
+        >>> r = np.linspace(-2.0, 2.0, 5)
+        >>> fig, axes = plot_loss_and_gradient(r, {"squared": (r**2, 2 * r)})
+        >>> [line.get_label() for line in axes[0].get_lines()]
+        ['squared']
+        >>> plt.close(fig)
     """
     fig, axes = plt.subplots(1, 2, figsize=FIGSIZE["wide"])
     values = {k: np.asarray(v[0]) for k, v in losses.items()}
@@ -147,6 +192,15 @@ def plot_reliability(ax, confidence, correct, *, n_bins: int = 10, min_count: in
     only the bins holding at least ``min_count`` samples; ``style`` goes to ``ax.plot``
     (``color``, ``marker``, ``label``). Add the diagonal of perfect calibration yourself.
     Returns ``ax``. Introduced in Chapter 3 (the hinge loss, "calibration").
+
+    Examples:
+        >>> import torch
+        >>> from lossbook.plotting import plot_reliability
+        >>> import matplotlib.pyplot as plt
+        >>> fig, ax = plt.subplots()
+        >>> plot_reliability(ax, torch.tensor([0.2, 0.8]), torch.tensor([0, 1]), n_bins=2)
+        <Axes: >
+        >>> plt.close(fig)
     """
     from .metrics import calibration_bins
 

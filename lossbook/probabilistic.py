@@ -116,6 +116,14 @@ def kl_div(input, target, *, reduction: str = "mean", log_target: bool = False) 
         The divergence in ``input``'s dtype and on its device.
 
     Reference: Kullback & Leibler (1951); the PyTorch documentation of ``kl_div``.
+
+    Examples:
+        >>> import torch
+        >>> from lossbook.probabilistic import kl_div
+        >>> p = torch.tensor([[0.5, 0.5]])
+        >>> q = torch.tensor([[0.25, 0.75]])
+        >>> kl_div(q.log(), p, reduction="batchmean")
+        tensor(0.1438)
     """
     input, target = check_pair(input, target)
     check_reduction(reduction, KL_REDUCTIONS)
@@ -149,6 +157,12 @@ def kl_div_grad(input, target, *, log_target: bool = False) -> torch.Tensor:
 
     whatever ``input`` is. (If :math:`\log q = \operatorname{log\_softmax}(z)`, the chain rule
     turns this into the familiar :math:`\partial / \partial z = \operatorname{softmax}(z) - p`.)
+
+    Examples:
+        >>> import torch
+        >>> from lossbook.probabilistic import kl_div_grad
+        >>> kl_div_grad(torch.tensor([[0.0, 0.0]]), torch.tensor([[0.5, 0.5]]))
+        tensor([[-0.5000, -0.5000]])
     """
     input, target = check_pair(input, target)
     p = torch.exp(target.to(input.dtype)) if log_target else target.to(input.dtype)
@@ -178,6 +192,12 @@ def kl_divergence(p, q, *, reduction: str = "mean") -> torch.Tensor:
         ValueError: if ``p`` or ``q`` has a negative entry or a row that does not sum to 1.
 
     Reference: Cover & Thomas, *Elements of Information Theory* (2006), §2.3.
+
+    Examples:
+        >>> import torch
+        >>> from lossbook.probabilistic import kl_divergence
+        >>> kl_divergence(torch.tensor([0.5, 0.5]), torch.tensor([0.25, 0.75]))
+        tensor(0.1438)
     """
     check_reduction(reduction)
     pc, qc, dtype = _prepare_pair(p, q, ("p", "q"))
@@ -193,6 +213,14 @@ def entropy(p, *, reduction: str = "mean") -> torch.Tensor:
         reduction: ``"none"`` | ``"mean"`` | ``"sum"`` over the batch of distributions.
 
     Reference: Cover & Thomas (2006), §2.1.
+
+    Examples:
+        >>> import torch
+        >>> from lossbook.probabilistic import entropy
+        >>> entropy(torch.tensor([0.5, 0.5]))
+        tensor(0.6931)
+        >>> entropy(torch.tensor([1.0, 0.0]))
+        tensor(0.)
     """
     check_reduction(reduction)
     p = as_float_tensor(p, "p")
@@ -213,6 +241,12 @@ def distribution_cross_entropy(p, q, *, reduction: str = "mean") -> torch.Tensor
         reduction: ``"none"`` | ``"mean"`` | ``"sum"`` over the batch of distributions.
 
     Reference: Cover & Thomas (2006), §2.3.
+
+    Examples:
+        >>> import torch
+        >>> from lossbook.probabilistic import distribution_cross_entropy
+        >>> distribution_cross_entropy(torch.tensor([0.5, 0.5]), torch.tensor([0.5, 0.5]))
+        tensor(0.6931)
     """
     check_reduction(reduction)
     pc, qc, dtype = _prepare_pair(p, q, ("p", "q"))
@@ -234,6 +268,12 @@ def js_divergence(p, q, *, reduction: str = "mean") -> torch.Tensor:
         reduction: ``"none"`` | ``"mean"`` | ``"sum"`` over the batch of distributions.
 
     Reference: Lin, "Divergence measures based on the Shannon entropy" (1991).
+
+    Examples:
+        >>> import torch
+        >>> from lossbook.probabilistic import js_divergence
+        >>> js_divergence(torch.tensor([1.0, 0.0]), torch.tensor([0.0, 1.0]))
+        tensor(0.6931)
     """
     check_reduction(reduction)
     pc, qc, dtype = _prepare_pair(p, q, ("p", "q"))
@@ -263,6 +303,12 @@ def gaussian_kl(mu_p, std_p, mu_q, std_q, *, reduction: str = "sum") -> torch.Te
         ValueError: a shape mismatch, or a standard deviation that is not positive.
 
     Reference: Bishop, *Pattern Recognition and Machine Learning* (2006), exercise 1.30.
+
+    Examples:
+        >>> import torch
+        >>> from lossbook.probabilistic import gaussian_kl
+        >>> gaussian_kl(torch.tensor(1.0), torch.tensor(1.0), torch.tensor(0.0), torch.tensor(1.0))
+        tensor(0.5000)
     """
     check_reduction(reduction)
     names = ("mu_p", "std_p", "mu_q", "std_q")
@@ -322,6 +368,12 @@ def wasserstein_1d(u, v, *, order: float = 1.0, u_weights=None, v_weights=None) 
 
     Reference: Villani, *Optimal Transport: Old and New* (2009), and Peyré & Cuturi,
     *Computational Optimal Transport* (2019), §2.6.
+
+    Examples:
+        >>> import torch
+        >>> from lossbook.probabilistic import wasserstein_1d
+        >>> wasserstein_1d(torch.tensor([0.0, 1.0]), torch.tensor([2.0, 3.0]))
+        tensor(2.)
     """
     u = as_float_tensor(u, "u")
     v = as_float_tensor(v, "v", like=u)
@@ -362,6 +414,12 @@ def cost_matrix(x, y, *, power: float = 2.0) -> torch.Tensor:
 
     Returns:
         The ``(n, m)`` cost matrix in ``x``'s dtype.
+
+    Examples:
+        >>> import torch
+        >>> from lossbook.probabilistic import cost_matrix
+        >>> cost_matrix(torch.tensor([[0.0, 0.0]]), torch.tensor([[3.0, 4.0], [1.0, 0.0]]), power=1.0)
+        tensor([[5., 1.]])
     """
     x = as_float_tensor(x, "x")
     y = as_float_tensor(y, "y", like=x)
@@ -423,6 +481,17 @@ def sinkhorn(
         :math:`\Pi` of shape ``(n, m)``, in ``cost``'s dtype and on its device.
 
     Reference: Cuturi, "Sinkhorn distances" (2013); Peyré & Cuturi (2019), §4.4.
+
+    Examples:
+        >>> import torch
+        >>> from lossbook.probabilistic import sinkhorn
+        >>> cost = torch.tensor([[0.0, 1.0], [1.0, 0.0]], dtype=torch.float64)
+        >>> value, plan = sinkhorn(cost, epsilon=0.01)
+        >>> round(float(value), 6)
+        0.0
+        >>> plan.round(decimals=4)
+        tensor([[0.5000, 0.0000],
+                [0.0000, 0.5000]], dtype=torch.float64)
     """
     cost = as_float_tensor(cost, "cost")
     if cost.dim() != 2 or cost.numel() == 0:

@@ -72,6 +72,12 @@ def mse(input, target, *, reduction: str = "mean") -> torch.Tensor:
         :func:`torch.nn.functional.mse_loss`.
 
     Reference: Gauss (1809); Hastie, Tibshirani & Friedman (2009), §3.2.
+
+    Examples:
+        >>> import torch
+        >>> from lossbook.regression import mse
+        >>> mse(torch.tensor([1.0, 2.0, 3.0]), torch.tensor([1.0, 4.0, 0.0]))
+        tensor(4.3333)
     """
     check_reduction(reduction)
     x, y, dtype = _prepare(input, target)
@@ -119,6 +125,12 @@ def mse_reference(input, target, *, reduction: str = "mean") -> torch.Tensor:
 
     The readable form of :func:`mse`, which computes the same values and first and second
     derivatives (the tests prove it) in fewer passes over memory.
+
+    Examples:
+        >>> import torch
+        >>> from lossbook.regression import mse_reference
+        >>> mse_reference(torch.tensor([1.0, 2.0, 3.0]), torch.tensor([1.0, 4.0, 0.0]))
+        tensor(4.3333)
     """
     check_reduction(reduction)
     x, y, dtype = _prepare(input, target)
@@ -126,13 +138,27 @@ def mse_reference(input, target, *, reduction: str = "mean") -> torch.Tensor:
 
 
 def mse_grad(input, target) -> torch.Tensor:
-    r"""Gradient of the summed squared error: :math:`2(\hat y_i - y_i)` for each element."""
+    r"""Gradient of the summed squared error: :math:`2(\hat y_i - y_i)` for each element.
+
+    Examples:
+        >>> import torch
+        >>> from lossbook.regression import mse_grad
+        >>> mse_grad(torch.tensor([1.0, 2.0, 3.0]), torch.tensor([1.0, 4.0, 0.0]))
+        tensor([ 0., -4.,  6.])
+    """
     x, y, dtype = _prepare(input, target)
     return (2 * (x - y)).to(dtype)
 
 
 def sse(input, target) -> torch.Tensor:
-    r"""Sum of squared errors :math:`\sum_i (\hat y_i - y_i)^2`, i.e. ``mse(..., reduction="sum")``."""
+    r"""Sum of squared errors :math:`\sum_i (\hat y_i - y_i)^2`, i.e. ``mse(..., reduction="sum")``.
+
+    Examples:
+        >>> import torch
+        >>> from lossbook.regression import sse
+        >>> sse(torch.tensor([1.0, 2.0, 3.0]), torch.tensor([1.0, 4.0, 0.0]))
+        tensor(13.)
+    """
     return mse(input, target, reduction="sum")
 
 
@@ -140,8 +166,14 @@ def rmse(input, target) -> torch.Tensor:
     r"""Root mean squared error :math:`\sqrt{\frac1n\sum_i (\hat y_i - y_i)^2}`, in the units of ``target``.
 
     A single number (there is no element-wise RMSE, so no ``reduction``). The square
-    root is the book's :func:`~lossbook._numerics.safe_sqrt`, so a perfect fit has
+    root is the book's ``safe_sqrt``, so a perfect fit has
     RMSE 0 with gradient 0 rather than NaN.
+
+    Examples:
+        >>> import torch
+        >>> from lossbook.regression import rmse
+        >>> rmse(torch.tensor([3.0, 0.0]), torch.tensor([0.0, 4.0]))
+        tensor(3.5355)
     """
     x, y, dtype = _prepare(input, target)
     r = x - y
@@ -166,6 +198,12 @@ def mae(input, target, *, reduction: str = "mean") -> torch.Tensor:
         :func:`torch.nn.functional.l1_loss`.
 
     Reference: Laplace (1774); Koenker & Bassett (1978) for its quantile generalisation.
+
+    Examples:
+        >>> import torch
+        >>> from lossbook.regression import mae
+        >>> mae(torch.tensor([1.0, 2.0, 3.0]), torch.tensor([1.0, 4.0, 0.0]))
+        tensor(1.6667)
     """
     check_reduction(reduction)
     x, y, dtype = _prepare(input, target)
@@ -173,7 +211,14 @@ def mae(input, target, *, reduction: str = "mean") -> torch.Tensor:
 
 
 def mae_grad(input, target) -> torch.Tensor:
-    r"""Subgradient of the summed absolute error: :math:`\operatorname{sign}(\hat y_i - y_i)`, 0 at a tie."""
+    r"""Subgradient of the summed absolute error: :math:`\operatorname{sign}(\hat y_i - y_i)`, 0 at a tie.
+
+    Examples:
+        >>> import torch
+        >>> from lossbook.regression import mae_grad
+        >>> mae_grad(torch.tensor([1.0, 2.0, 3.0]), torch.tensor([1.0, 4.0, 0.0]))
+        tensor([ 0., -1.,  1.])
+    """
     x, y, dtype = _prepare(input, target)
     return torch.sign(x - y).to(dtype)
 
@@ -205,6 +250,12 @@ def huber(input, target, *, delta: float = 1.0, reduction: str = "mean") -> torc
         The loss in ``input``'s dtype and on its device.
 
     Reference: Huber (1964), "Robust estimation of a location parameter".
+
+    Examples:
+        >>> import torch
+        >>> from lossbook.regression import huber
+        >>> huber(torch.tensor([0.5, 3.0]), torch.tensor([0.0, 0.0]), delta=1.0, reduction="none")
+        tensor([0.1250, 2.5000])
     """
     check_reduction(reduction)
     x, y, dtype = _prepare(input, target)
@@ -256,6 +307,12 @@ def huber_reference(input, target, *, delta: float = 1.0, reduction: str = "mean
 
     The readable form of :func:`huber`, which computes the same values and first and second
     derivatives (the tests prove it) in fewer passes over memory.
+
+    Examples:
+        >>> import torch
+        >>> from lossbook.regression import huber_reference
+        >>> huber_reference(torch.tensor([0.5, 3.0]), torch.tensor([0.0, 0.0]), delta=1.0, reduction="none")
+        tensor([0.1250, 2.5000])
     """
     check_reduction(reduction)
     x, y, dtype = _prepare(input, target)
@@ -266,7 +323,14 @@ def huber_reference(input, target, *, delta: float = 1.0, reduction: str = "mean
 
 
 def huber_grad(input, target, *, delta: float = 1.0) -> torch.Tensor:
-    r"""Gradient of the summed Huber loss: :math:`\operatorname{clip}(r_i, -\delta, \delta)`."""
+    r"""Gradient of the summed Huber loss: :math:`\operatorname{clip}(r_i, -\delta, \delta)`.
+
+    Examples:
+        >>> import torch
+        >>> from lossbook.regression import huber_grad
+        >>> huber_grad(torch.tensor([0.5, 3.0, -2.0]), torch.tensor([0.0, 0.0, 0.0]), delta=1.0)
+        tensor([ 0.5000,  1.0000, -1.0000])
+    """
     x, y, dtype = _prepare(input, target)
     delta = check_positive(delta, "delta")
     return (x - y).clamp(-delta, delta).to(dtype)
@@ -296,6 +360,12 @@ def quantile(input, target, *, tau: float = 0.5, reduction: str = "mean") -> tor
         The loss in ``input``'s dtype and on its device.
 
     Reference: Koenker & Bassett (1978), "Regression quantiles".
+
+    Examples:
+        >>> import torch
+        >>> from lossbook.regression import quantile
+        >>> quantile(torch.tensor([1.0, 3.0]), torch.tensor([2.0, 2.0]), tau=0.9, reduction="none")
+        tensor([0.9000, 0.1000])
     """
     check_reduction(reduction)
     x, y, dtype = _prepare(input, target)
@@ -309,6 +379,12 @@ def quantile_grad(input, target, *, tau: float = 0.5) -> torch.Tensor:
 
     That is :math:`-\tau` when the prediction is too low and :math:`1 - \tau` when it is
     too high; at a tie it returns :math:`-\tau`, the subgradient autograd gives.
+
+    Examples:
+        >>> import torch
+        >>> from lossbook.regression import quantile_grad
+        >>> quantile_grad(torch.tensor([1.0, 3.0]), torch.tensor([2.0, 2.0]), tau=0.9)
+        tensor([-0.9000,  0.1000])
     """
     x, y, dtype = _prepare(input, target)
     tau = check_in_range(tau, "tau", 0.0, 1.0, low_inclusive=False, high_inclusive=False)
@@ -336,6 +412,12 @@ def log_cosh(input, target, *, reduction: str = "mean") -> torch.Tensor:
         The loss in ``input``'s dtype and on its device.
 
     Reference: Saleh & Saleh (2022), "Statistical properties of the log-cosh loss function".
+
+    Examples:
+        >>> import torch
+        >>> from lossbook.regression import log_cosh
+        >>> log_cosh(torch.tensor([0.0, 1000.0]), torch.tensor([0.0, 0.0]), reduction="none")
+        tensor([  0.0000, 999.3068])
     """
     check_reduction(reduction)
     x, y, dtype = _prepare(input, target)
@@ -344,6 +426,13 @@ def log_cosh(input, target, *, reduction: str = "mean") -> torch.Tensor:
 
 
 def log_cosh_grad(input, target) -> torch.Tensor:
-    r"""Gradient of the summed log-cosh loss: :math:`\tanh(\hat y_i - y_i)`."""
+    r"""Gradient of the summed log-cosh loss: :math:`\tanh(\hat y_i - y_i)`.
+
+    Examples:
+        >>> import torch
+        >>> from lossbook.regression import log_cosh_grad
+        >>> log_cosh_grad(torch.tensor([0.0, 1000.0]), torch.tensor([0.0, 0.0]))
+        tensor([0., 1.])
+    """
     x, y, dtype = _prepare(input, target)
     return torch.tanh(x - y).to(dtype)

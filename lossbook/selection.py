@@ -387,7 +387,7 @@ TREE = Question(
         ),
     ),
 )
-"""The decision tree: :func:`recommend` walks it, :func:`tree_nodes` / :func:`tree_edges` draw it."""
+"""The decision tree, which :func:`recommend` walks and :func:`tree_nodes` / :func:`tree_edges` draw."""
 
 
 def _questions(node=TREE) -> Iterator[Question]:
@@ -426,6 +426,11 @@ def recommend(task: str, **answers) -> Recommendation:
         ValueError: an answer none of the node's branches accepts, an answer the path does
             not ask for (an impossible combination, e.g. ``outliers`` for classification), or a
             missing required answer. Every message names the argument.
+
+    Examples:
+        >>> from lossbook.selection import recommend
+        >>> recommend("regression", outliers=True).function
+        'regression.huber'
     """
     unknown = sorted(set(answers) - set(ARGUMENTS))
     if unknown:
@@ -461,12 +466,24 @@ def recommend(task: str, **answers) -> Recommendation:
 
 
 def tree_nodes() -> list[tuple[int, str, bool]]:
-    """The nodes of :data:`TREE`, depth first: ``(id, text, is_leaf)``; a leaf's text is its loss."""
+    """The nodes of :data:`TREE`, depth first: ``(id, text, is_leaf)``; a leaf's text is its loss.
+
+    Examples:
+        >>> from lossbook.selection import tree_nodes
+        >>> tree_nodes()[0]
+        (0, 'task', False)
+    """
     return [(i, text, leaf) for i, (text, leaf, _, _) in enumerate(_walk())]
 
 
 def tree_edges() -> list[tuple[int, int, str]]:
-    """The edges of :data:`TREE`: ``(parent id, child id, branch label)``, ids as in :func:`tree_nodes`."""
+    """The edges of :data:`TREE`: ``(parent id, child id, branch label)``, ids as in :func:`tree_nodes`.
+
+    Examples:
+        >>> from lossbook.selection import tree_edges
+        >>> tree_edges()[0]
+        (0, 1, 'regression')
+    """
     return [(parent, i, label) for i, (_, _, parent, label) in enumerate(_walk()) if parent is not None]
 
 
@@ -488,7 +505,16 @@ def _walk():
 
 def plot_tree(ax, *, fontsize: float = 7.0):
     """Draw :data:`TREE` on ``ax`` from :func:`tree_nodes` and :func:`tree_edges`: depth left to right,
-    one row per leaf, each inner node centred on its children; branch labels on the edges."""
+    one row per leaf, each inner node centred on its children; branch labels on the edges.
+
+    Examples:
+        >>> from lossbook.selection import plot_tree
+        >>> import matplotlib.pyplot as plt
+        >>> fig, ax = plt.subplots(figsize=(12, 8))
+        >>> plot_tree(ax)
+        <Axes: >
+        >>> plt.close(fig)
+    """
     from .plotting import PALETTE
 
     nodes = tree_nodes()
@@ -567,6 +593,14 @@ def soft_dice(input, target, *, smooth: float = 1.0, reduction: str = "mean") ->
         reduction: ``"none"`` (one value per sample) | ``"mean"`` | ``"sum"``.
 
     Reference: Milletari, Navab and Ahmadi (2016), V-Net.
+
+    Examples:
+        >>> import torch
+        >>> from lossbook.selection import soft_dice
+        >>> soft_dice(torch.tensor([[1.0, 0.0, 1.0, 0.0]]), torch.tensor([[1.0, 0.0, 1.0, 0.0]]), smooth=0.0)
+        tensor(0.)
+        >>> soft_dice(torch.tensor([[1.0, 1.0, 0.0, 0.0]]), torch.tensor([[1.0, 0.0, 1.0, 0.0]]), smooth=0.0)
+        tensor(0.5000)
     """
     input, target = check_pair(input, target)
     smooth = check_nonnegative(smooth, "smooth")
@@ -597,6 +631,12 @@ def dice(input, target, *, smooth: float = 1.0, reduction: str = "mean") -> torc
         reduction: ``"none"`` | ``"mean"`` | ``"sum"``.
 
     Reference: Milletari, Navab and Ahmadi (2016); Sudre et al. (2017).
+
+    Examples:
+        >>> import torch
+        >>> from lossbook.selection import dice
+        >>> dice(torch.tensor([[100.0, -100.0]]), torch.tensor([[1.0, 0.0]]), smooth=0.0)
+        tensor(0.)
     """
     input, target = check_pair(input, target)
     check_nonnegative(smooth, "smooth")
@@ -648,6 +688,13 @@ def arcface(
         reduction: ``"none"`` | ``"mean"`` | ``"sum"``.
 
     Reference: Deng et al. (2019), ArcFace.
+
+    Examples:
+        >>> import torch
+        >>> from lossbook.selection import arcface
+        >>> cosines = torch.tensor([[1.0, 0.0]])
+        >>> arcface(cosines, torch.tensor([0]), scale=1.0, margin=0.0)
+        tensor(0.3133)
     """
     input, target = _logits_and_labels(input, target)
     scale = check_positive(scale, "scale")
@@ -691,6 +738,12 @@ def listnet(input, target, *, reduction: str = "mean") -> torch.Tensor:
         reduction: ``"none"`` | ``"mean"`` | ``"sum"``.
 
     Reference: Cao et al. (2007).
+
+    Examples:
+        >>> import torch
+        >>> from lossbook.selection import listnet
+        >>> listnet(torch.tensor([[0.0, 0.0]]), torch.tensor([[1.0, 1.0]]))
+        tensor(0.6931)
     """
     input, target = _lists(input, target)
     check_reduction(reduction)
@@ -714,6 +767,12 @@ def listmle(input, target, *, reduction: str = "mean") -> torch.Tensor:
         reduction: ``"none"`` (one value per list) | ``"mean"`` | ``"sum"``.
 
     Reference: Xia et al. (2008).
+
+    Examples:
+        >>> import torch
+        >>> from lossbook.selection import listmle
+        >>> listmle(torch.tensor([[0.0, 0.0]]), torch.tensor([[2.0, 1.0]]))
+        tensor(0.6931)
     """
     input, target = _lists(input, target)
     check_reduction(reduction)
@@ -734,6 +793,14 @@ def coral_levels(target, num_classes: int) -> torch.Tensor:
     r"""The binary levels :math:`[y > k]`, :math:`k = 0, \dots, K - 2`, of ordinal labels.
 
     Shape ``(N, K - 1)``, in the default floating dtype.
+
+    Examples:
+        >>> import torch
+        >>> from lossbook.selection import coral_levels
+        >>> coral_levels(torch.tensor([0, 2, 3]), 4)
+        tensor([[0., 0., 0.],
+                [1., 1., 0.],
+                [1., 1., 1.]])
     """
     from ._validation import check_positive_int
 
@@ -745,7 +812,14 @@ def coral_levels(target, num_classes: int) -> torch.Tensor:
 
 
 def coral_predict(input) -> torch.Tensor:
-    r"""The predicted rank: the number of thresholds whose :math:`P(y > k) = \sigma(z_k)` exceeds 1/2."""
+    r"""The predicted rank: the number of thresholds whose :math:`P(y > k) = \sigma(z_k)` exceeds 1/2.
+
+    Examples:
+        >>> import torch
+        >>> from lossbook.selection import coral_predict
+        >>> coral_predict(torch.tensor([[2.0, 0.5, -1.0]]))
+        tensor([2])
+    """
     input = as_float_tensor(input, "input")
     return (input > 0).sum(-1)
 
@@ -765,6 +839,12 @@ def coral(input, target, *, reduction: str = "mean") -> torch.Tensor:
         reduction: ``"none"`` (one value per sample) | ``"mean"`` | ``"sum"``.
 
     Reference: Cao, Mirjalili and Raschka (2020).
+
+    Examples:
+        >>> import torch
+        >>> from lossbook.selection import coral
+        >>> coral(torch.zeros(1, 3), torch.tensor([1]))
+        tensor(2.0794)
     """
     input = as_float_tensor(input, "input")
     target = as_index_tensor(target, "target", like=input)
@@ -802,6 +882,12 @@ def uncertainty_weighting(losses, log_vars, *, reduction: str = "sum") -> torch.
         reduction: ``"sum"`` (the total, the default) | ``"none"`` (one term per task) | ``"mean"``.
 
     Reference: Kendall, Gal and Cipolla (2018).
+
+    Examples:
+        >>> import torch
+        >>> from lossbook.selection import uncertainty_weighting
+        >>> uncertainty_weighting(torch.tensor([1.0, 4.0]), torch.zeros(2))
+        tensor(2.5000)
     """
     losses, log_vars = check_pair(losses, log_vars, ("losses", "log_vars"))
     check_reduction(reduction)
@@ -831,6 +917,15 @@ def reinforce(log_probs, returns, baseline=None, *, reduction: str = "mean") -> 
         reduction: ``"none"`` | ``"mean"`` | ``"sum"``.
 
     Reference: Williams (1992).
+
+    Examples:
+        >>> import torch
+        >>> from lossbook.selection import reinforce
+        >>> log_probs = torch.tensor([-1.0, -2.0], requires_grad=True)
+        >>> loss = reinforce(log_probs, torch.tensor([1.0, 3.0]), torch.tensor([2.0, 2.0]), reduction="sum")
+        >>> loss.backward()
+        >>> log_probs.grad
+        tensor([ 1., -1.])
     """
     log_probs, returns = check_pair(log_probs, returns, ("log_probs", "returns"))
     if baseline is not None:
@@ -871,6 +966,13 @@ def ppo_clip(log_probs, old_log_probs, advantages, *, clip_range: float = 0.2, r
         reduction: ``"none"`` | ``"mean"`` | ``"sum"``.
 
     Reference: Schulman et al. (2017).
+
+    Examples:
+        >>> import torch
+        >>> from lossbook.selection import ppo_clip
+        >>> old, new = torch.log(torch.tensor([0.5, 0.5])), torch.log(torch.tensor([0.9, 0.1]))
+        >>> ppo_clip(new, old, torch.tensor([1.0, 1.0]), clip_range=0.2, reduction="none")
+        tensor([-1.2000, -0.2000])
     """
     log_probs, old, adv, eps = _ppo_args(log_probs, old_log_probs, advantages, clip_range)
     check_reduction(reduction)
@@ -881,7 +983,15 @@ def ppo_clip(log_probs, old_log_probs, advantages, *, clip_range: float = 0.2, r
 
 
 def ppo_clip_grad(log_probs, old_log_probs, advantages, *, clip_range: float = 0.2) -> torch.Tensor:
-    r"""The gradient of the summed :func:`ppo_clip` in ``log_probs``: :math:`-rA`, or 0 where flat."""
+    r"""The gradient of the summed :func:`ppo_clip` in ``log_probs``: :math:`-rA`, or 0 where flat.
+
+    Examples:
+        >>> import torch
+        >>> from lossbook.selection import ppo_clip_grad
+        >>> old = torch.log(torch.tensor([0.5, 0.5]))
+        >>> ppo_clip_grad(torch.log(torch.tensor([0.9, 0.5])), old, torch.tensor([1.0, 1.0]), clip_range=0.2)
+        tensor([ 0., -1.])
+    """
     log_probs, old, adv, eps = _ppo_args(log_probs, old_log_probs, advantages, clip_range)
     ratio = torch.exp(log_probs - old.to(log_probs.dtype))
     adv = adv.to(log_probs.dtype)
@@ -904,6 +1014,12 @@ def ppo_value(values, returns, *, old_values=None, clip_range: float | None = No
         reduction: ``"none"`` | ``"mean"`` | ``"sum"``.
 
     Reference: Schulman et al. (2017).
+
+    Examples:
+        >>> import torch
+        >>> from lossbook.selection import ppo_value
+        >>> ppo_value(torch.tensor([1.0, 3.0]), torch.tensor([2.0, 2.0]))
+        tensor(0.5000)
     """
     values, returns = check_pair(values, returns, ("values", "returns"))
     check_reduction(reduction)

@@ -110,6 +110,13 @@ def sequence_cross_entropy(
         a zero that still back-propagates (PyTorch returns NaN).
 
     Reference: Williams & Zipser (1989); Goodfellow, Bengio & Courville (2016), §10.2.1.
+
+    Examples:
+        >>> import torch
+        >>> from lossbook.sequence import sequence_cross_entropy
+        >>> logits = torch.zeros(1, 3, 4)
+        >>> sequence_cross_entropy(logits, torch.tensor([[1, 2, -100]]))
+        tensor(1.3863)
     """
     z = as_float_tensor(logits, "logits")
     y = as_index_tensor(targets, "targets", like=z)
@@ -147,13 +154,26 @@ def inverse_decay(step, *, k0: float) -> torch.Tensor:
     r"""Teacher-forcing probability :math:`p_k = 1 / (1 + k / k_0)` (harmonic decay, :math:`k_0 > 0`).
 
     Reaches 1/2 at :math:`k = k_0` and decays like :math:`k_0 / k`, never reaching 0.
+
+    Examples:
+        >>> import torch
+        >>> from lossbook.sequence import inverse_decay
+        >>> inverse_decay(torch.tensor([0.0, 10.0, 30.0]), k0=10.0)
+        tensor([1.0000, 0.5000, 0.2500])
     """
     k = _steps(step)
     return 1.0 / (1.0 + k / check_positive(k0, "k0"))
 
 
 def linear_decay(step, *, slope: float, start: float = 1.0, floor: float = 0.0) -> torch.Tensor:
-    r""":math:`p_k = \max(\epsilon, s - c\,k)` (Bengio et al., 2015): linear from ``start`` to ``floor``."""
+    r""":math:`p_k = \max(\epsilon, s - c\,k)` (Bengio et al., 2015): linear from ``start`` to ``floor``.
+
+    Examples:
+        >>> import torch
+        >>> from lossbook.sequence import linear_decay
+        >>> linear_decay(torch.tensor([0.0, 5.0, 50.0]), slope=0.1, floor=0.2)
+        tensor([1.0000, 0.5000, 0.2000])
+    """
     k = _steps(step)
     c = check_positive(slope, "slope")
     s = check_in_range(start, "start", 0.0, 1.0)
@@ -162,7 +182,14 @@ def linear_decay(step, *, slope: float, start: float = 1.0, floor: float = 0.0) 
 
 
 def exponential_decay(step, *, base: float) -> torch.Tensor:
-    r""":math:`p_k = b^k` with :math:`0 < b < 1` (Bengio et al., 2015)."""
+    r""":math:`p_k = b^k` with :math:`0 < b < 1` (Bengio et al., 2015).
+
+    Examples:
+        >>> import torch
+        >>> from lossbook.sequence import exponential_decay
+        >>> exponential_decay(torch.tensor([0.0, 1.0, 2.0]), base=0.5)
+        tensor([1.0000, 0.5000, 0.2500])
+    """
     k = _steps(step)
     b = check_in_range(base, "base", 0.0, 1.0, low_inclusive=False, high_inclusive=False)
     return torch.exp(k * math.log(b))
@@ -172,6 +199,12 @@ def inverse_sigmoid_decay(step, *, k0: float) -> torch.Tensor:
     r""":math:`p_k = k_0 / (k_0 + e^{k / k_0})` with :math:`k_0 \ge 1` (Bengio et al., 2015).
 
     Written as :math:`\sigma(\log k_0 - k / k_0)`, which never overflows.
+
+    Examples:
+        >>> import torch
+        >>> from lossbook.sequence import inverse_sigmoid_decay
+        >>> inverse_sigmoid_decay(torch.tensor([0.0, 10.0]), k0=1.0)
+        tensor([5.0000e-01, 4.5398e-05])
     """
     k = _steps(step)
     k0 = check_in_range(k0, "k0", 1.0, math.inf)
@@ -224,6 +257,14 @@ def scheduled_sampling_mix(
         ``(inputs, used_gold)``: the mixed tokens and the boolean mask of the coins that chose gold.
 
     Reference: Bengio, Vinyals, Jaitly & Shazeer (2015).
+
+    Examples:
+        >>> import torch
+        >>> from lossbook.sequence import scheduled_sampling_mix
+        >>> from lossbook.data import generator
+        >>> gold, predicted = torch.tensor([1, 2, 3, 4]), torch.tensor([9, 9, 9, 9])
+        >>> scheduled_sampling_mix(gold, predicted, 1.0, generator=generator(0))
+        (tensor([1, 2, 3, 4]), tensor([True, True, True, True]))
     """
     y = as_index_tensor(gold, "gold")
     yhat = as_index_tensor(predicted, "predicted", like=y)
@@ -245,7 +286,13 @@ def scheduled_sampling_mix(
 
 
 def ctc_collapse(path: Sequence[int], *, blank: int = 0) -> tuple[int, ...]:
-    r"""The CTC map :math:`\mathcal B`: merge runs of repeated symbols, then delete blanks."""
+    r"""The CTC map :math:`\mathcal B`: merge runs of repeated symbols, then delete blanks.
+
+    Examples:
+        >>> from lossbook.sequence import ctc_collapse
+        >>> ctc_collapse([1, 1, 0, 1, 2, 2, 0])
+        (1, 1, 2)
+    """
     out = []
     prev = None
     for s in (int(v) for v in path):
@@ -259,6 +306,11 @@ def ctc_min_input_length(target: Sequence[int]) -> int:
     r"""Fewest frames that can emit ``target``: :math:`U + r`, :math:`r` = adjacent repeats.
 
     A repeated label needs a blank between its two copies (``a a`` collapses to ``a``).
+
+    Examples:
+        >>> from lossbook.sequence import ctc_min_input_length
+        >>> ctc_min_input_length([1, 1, 2])
+        4
     """
     t = [int(v) for v in target]
     return len(t) + sum(a == b for a, b in itertools.pairwise(t))
@@ -271,6 +323,11 @@ def ctc_num_alignments(input_length: int, target: Sequence[int]) -> int:
     :math:`U + 1` blank runs (each :math:`\ge 0`, but :math:`\ge 1` between the :math:`r`
     pairs of equal adjacent labels) summing to :math:`T`; stars and bars gives the count, which
     is 0 when :math:`T < U + r`.
+
+    Examples:
+        >>> from lossbook.sequence import ctc_num_alignments
+        >>> ctc_num_alignments(3, [1, 2])
+        5
     """
     T = _check_int(input_length, "input_length", 0)
     u, r = len(target), ctc_min_input_length(target) - len(target)
@@ -286,6 +343,15 @@ def ctc_alignments(target: Sequence[int], input_length: int, *, blank: int = 0) 
 
     Returns:
         An int64 tensor of shape ``(A, T)``, one alignment per row, in lexicographic order.
+
+    Examples:
+        >>> from lossbook.sequence import ctc_alignments
+        >>> ctc_alignments([1, 2], 3)
+        tensor([[0, 1, 2],
+                [1, 0, 2],
+                [1, 1, 2],
+                [1, 2, 0],
+                [1, 2, 2]])
     """
     T = _check_int(input_length, "input_length", 0)
     y = tuple(int(v) for v in target)
@@ -305,6 +371,13 @@ def ctc_brute_force_nll(log_probs, target: Sequence[int], *, blank: int = 0) -> 
 
     Returns:
         A scalar, ``inf`` when no alignment exists; differentiable in ``log_probs``.
+
+    Examples:
+        >>> import torch
+        >>> from lossbook.sequence import ctc_brute_force_nll
+        >>> log_probs = torch.full((3, 3), 1 / 3, dtype=torch.float64).log()
+        >>> ctc_brute_force_nll(log_probs, [1, 2])
+        tensor(1.6864, dtype=torch.float64)
     """
     lp = as_float_tensor(log_probs, "log_probs")
     if lp.dim() != 2:
@@ -437,6 +510,14 @@ def ctc_loss_reference(
     final blank). Computed in log space with :data:`LOG_ZERO` for :math:`\log 0`.
 
     Reference: Graves, Fernández, Gomez & Schmidhuber (2006).
+
+    Examples:
+        >>> import torch
+        >>> from lossbook.sequence import ctc_loss_reference
+        >>> log_probs = torch.full((3, 1, 3), 1 / 3, dtype=torch.float64).log()
+        >>> targets, target_lengths = torch.tensor([[1, 2]]), torch.tensor([2])
+        >>> ctc_loss_reference(log_probs, targets, torch.tensor([3]), target_lengths, reduction="sum")
+        tensor(1.6864, dtype=torch.float64)
     """
     check_reduction(reduction)
     lp, tg, il, tl, blank, _ = _ctc_inputs(log_probs, targets, input_lengths, target_lengths, blank)
@@ -564,6 +645,14 @@ def ctc_loss(
         The loss in ``log_probs``' dtype and on its device.
 
     Reference: Graves, Fernández, Gomez & Schmidhuber (2006); Graves (2012), ch. 7.
+
+    Examples:
+        >>> import torch
+        >>> from lossbook.sequence import ctc_loss
+        >>> log_probs = torch.full((3, 1, 3), 1 / 3, dtype=torch.float64).log()
+        >>> targets, target_lengths = torch.tensor([[1, 2]]), torch.tensor([2])
+        >>> ctc_loss(log_probs, targets, torch.tensor([3]), target_lengths, reduction="sum")
+        tensor(1.6864, dtype=torch.float64)
     """
     check_reduction(reduction)
     lp, tg, il, tl, blank, _ = _ctc_inputs(log_probs, targets, input_lengths, target_lengths, blank)
@@ -601,6 +690,14 @@ def ctc_log_alpha_beta(
     Returns:
         ``(log_alpha, log_beta)``, each of shape ``(T, 2U + 1)``; :data:`LOG_ZERO` stands for
         :math:`\log 0`.
+
+    Examples:
+        >>> import torch
+        >>> from lossbook.sequence import ctc_log_alpha_beta
+        >>> log_probs = torch.full((3, 3), 1 / 3, dtype=torch.float64).log()
+        >>> log_alpha, log_beta = ctc_log_alpha_beta(log_probs, [1, 2])
+        >>> log_alpha.shape, log_beta.shape
+        (torch.Size([3, 5]), torch.Size([3, 5]))
     """
     lp = as_float_tensor(log_probs, "log_probs")
     if lp.dim() != 2:
@@ -632,6 +729,13 @@ def ctc_greedy_decode(log_probs, input_lengths=None, *, blank: int = 0) -> list[
 
     The most probable *path* need not collapse to the most probable *labelling*; see
     :func:`ctc_prefix_beam_search`.
+
+    Examples:
+        >>> import torch
+        >>> from lossbook.sequence import ctc_greedy_decode
+        >>> p = torch.tensor([[[0.1, 0.8, 0.1]], [[0.1, 0.8, 0.1]], [[0.8, 0.1, 0.1]], [[0.1, 0.1, 0.8]]])
+        >>> ctc_greedy_decode(p.log())
+        [(1, 2)]
     """
     lp = as_float_tensor(log_probs, "log_probs")
     if lp.dim() == 2:
@@ -671,6 +775,13 @@ def ctc_prefix_beam_search(
         ``(labelling, log P)`` pairs, most probable first.
 
     Reference: Hannun, Maas, Jurafsky & Ng (2014).
+
+    Examples:
+        >>> import torch
+        >>> from lossbook.sequence import ctc_prefix_beam_search
+        >>> p = torch.tensor([[0.1, 0.8, 0.1], [0.8, 0.1, 0.1], [0.1, 0.1, 0.8]], dtype=torch.float64)
+        >>> [(labels, round(logp, 4)) for labels, logp in ctc_prefix_beam_search(p.log(), beam_width=2)]
+        [((1, 2), -0.4216), ((1,), -2.501)]
     """
     lp = as_float_tensor(log_probs, "log_probs")
     if lp.dim() != 2:

@@ -344,5 +344,5 @@ def test_environment_yml_carries_the_lock_files_pins():
         if line.startswith("      - ") and "==" in line
     }
     assert lock <= env
-    assert env - lock == {"torch==2.13.0"}
+    assert env - lock == {"torch==2.13.0+cpu"}  # the CPU build, from PyTorch's CPU wheel index
     assert 'TORCH_VERSION="2.13.0"' in (root / "scripts" / "setup.sh").read_text()

@@ -96,10 +96,31 @@ def test_student_build_has_no_solution_blocks_and_every_exercise(site, student_s
 
 
 def test_student_build_publishes_no_sources(student_site):
-    """The page sources (`.md`, `.ipynb`) hold the solutions, so they are not in the site."""
+    """The page sources (`.md`, `.ipynb`) hold the solutions, so they are not in the site.
+
+    The only notebooks it ships are the student notebooks, under ``notebooks/``."""
     assert not (student_site / "_sources").exists()
-    sources = [f for f in student_site.rglob("*") if f.suffix in (".ipynb", ".md")]
+    sources = [
+        f
+        for f in student_site.rglob("*")
+        if f.suffix in (".ipynb", ".md") and f.relative_to(student_site).parts[0] != "notebooks"
+    ]
     assert not sources, sources[:5]
+
+
+def test_student_download_buttons_fetch_the_student_notebooks(site, student_site):
+    """Every notebook page's download button points to its student notebook: exercises, no solutions."""
+    instructor = sorted(p.relative_to(site / "_sources") for p in (site / "_sources").rglob("*.ipynb"))
+    assert instructor, "the instructor build publishes no notebooks"
+    for rel in instructor:
+        notebook = student_site / "notebooks" / rel
+        assert notebook.is_file(), f"no student notebook {notebook}"
+        text = notebook.read_text(encoding="utf-8")
+        assert "{exercise}" in text and "{solution}" not in text, rel
+        page = student_site / rel.with_suffix(".html")
+        links = [a["href"] for a in soup(page).select("a.btn-download-student-notebook-button")]
+        assert len(links) == 1, f"{page}: {links}"
+        assert (page.parent / links[0]).resolve() == notebook.resolve()
 
 
 def test_student_build_says_which_edition(student_site):
