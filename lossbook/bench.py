@@ -698,7 +698,15 @@ TARGET_MODULES = ("regression.", "classification.", "probabilistic.")
 
 
 def load_results(path) -> dict:
-    """A results file written by ``python -m lossbook.bench --json FILE``."""
+    """A results file written by ``python -m lossbook.bench --json FILE``.
+    Examples:
+        >>> import json, tempfile
+        >>> from lossbook.bench import load_results
+        >>> with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
+        ...     json.dump({"environment": {}, "results": []}, f)
+        >>> load_results(f.name)["results"]
+        []
+    """
     with open(path, encoding="utf-8") as f:
         data = json.load(f)
     if not isinstance(data, dict) or not {"environment", "results"} <= set(data):
@@ -707,7 +715,15 @@ def load_results(path) -> dict:
 
 
 def with_target(results: list[dict]) -> list[dict]:
-    """The results the targets apply to: Chapters 2-4's losses timed against their built-in."""
+    """The results the targets apply to: Chapters 2-4's losses timed against their built-in.
+
+    Examples:
+        >>> from lossbook.bench import with_target
+        >>> rows = [{"name": "regression.huber", "same_value": True, "peer": "F.huber_loss"},
+        ...         {"name": "metric.nt_xent", "same_value": True, "peer": "F.cross_entropy"}]
+        >>> [r["name"] for r in with_target(rows)]
+        ['regression.huber']
+    """
     return [
         r
         for r in results
@@ -716,12 +732,28 @@ def with_target(results: list[dict]) -> list[dict]:
 
 
 def over_target(results: list[dict]) -> list[dict]:
-    """The results of :func:`with_target` whose ratio exceeds :data:`TARGETS` for their size."""
+    """The results of :func:`with_target` whose ratio exceeds :data:`TARGETS` for their size.
+
+    Examples:
+        >>> from lossbook.bench import over_target
+        >>> rows = [{"name": "regression.huber", "same_value": True, "peer": "F.huber_loss",
+        ...          "size": "large", "ratio": 1.4}]
+        >>> [r["name"] for r in over_target(rows)]
+        ['regression.huber']
+    """
     return [r for r in with_target(results) if r["ratio"] > TARGETS[r["size"]]]
 
 
 def results_table(results: list[dict]) -> str:
-    """The results as a Markdown table: loss, size, shape, the two medians, ratio, peer."""
+    """The results as a Markdown table: loss, size, shape, the two medians, ratio, peer.
+
+    Examples:
+        >>> from lossbook.bench import results_table
+        >>> row = {"name": "regression.mse", "size": "small", "shape": "64", "ours_s": 2e-5,
+        ...        "peer_s": 1e-5, "ratio": 2.0, "ours_spread": 0.1, "peer_spread": 0.1, "peer": "F.mse_loss"}
+        >>> print(results_table([row]).splitlines()[-1])
+        | `regression.mse` | small | 64 | 20 µs | 10 µs | 2.00 | 10 % / 10 % | `F.mse_loss` |
+    """
     lines = [
         "| loss | size | shape | lossbook | peer | ratio | spread | peer implementation |",
         "| --- | --- | --- | ---: | ---: | ---: | ---: | --- |",
@@ -741,6 +773,15 @@ def plot_ratios(results: list[dict], axes=None):
     A dashed line marks each size's target for the losses of Chapters 2-4 (:data:`TARGETS`);
     the ratio axis is logarithmic, so twice as slow and twice as fast are the same distance
     from 1. Returns the axes.
+
+    Examples:
+        >>> import matplotlib
+        >>> matplotlib.use("Agg")
+        >>> from lossbook.bench import plot_ratios
+        >>> row = {"name": "regression.mse", "size": "large", "ratio": 0.9, "same_value": True,
+        ...        "peer": "F.mse_loss"}
+        >>> [ax.get_title() for ax in plot_ratios([row, {**row, "size": "small"}])]
+        ['large inputs', 'small batch (64)']
     """
     import matplotlib.pyplot as plt
     from matplotlib.ticker import FormatStrFormatter, NullFormatter

@@ -117,8 +117,10 @@ def format_number(value: float, digits: int = 3, *, decimals: int | None = None)
     program's e-notation. The value is rounded once, here. Introduced in the preface
     (:doc:`/book/intro`).
 
-    >>> format_number(2.2654e11), format_number(1e-5, 1), format_number(-3.8449, decimals=2)
-    ('2.27 × 10¹¹', '10⁻⁵', '-3.84')
+    Examples:
+        >>> from lossbook.notebook import format_number
+        >>> format_number(2.2654e11), format_number(1e-5, 1), format_number(-3.8449, decimals=2)
+        ('2.27 × 10¹¹', '10⁻⁵', '-3.84')
     """
     check_positive_int(digits, "digits")
     if decimals is not None and (isinstance(decimals, bool) or not isinstance(decimals, int) or decimals < 0):
@@ -188,6 +190,14 @@ def quote(name: str, value: float, digits: int = 3, *, decimals: int | None = No
     required): both show the same characters, so the output and the sentence beside it
     cannot disagree in a digit. Introduced in the preface
     (:doc:`/book/intro`).
+
+    Examples:
+        >>> from lossbook.notebook import quote
+        >>> gap = quote("gap", 1.23456e-6, 2)  # glued under "gap"; outside a notebook, nothing shows
+        >>> print(f"gap {gap}")
+        gap 1.2 × 10⁻⁶
+        >>> gap.value
+        1.23456e-06
     """
     number = Number(value, format_number(value, digits, decimals=decimals))
     glue(name, number)
