@@ -492,7 +492,8 @@ def hinge(input, target, *, margin: float = 1.0, reduction: str = "mean") -> tor
     y = _sign_target(target, z)
     m = check_positive(margin, "margin")
     check_reduction(reduction)
-    return reduce(torch.relu(m - y * z), reduction)
+    zc, yc = upcast(z, y)  # half precision: the terms and their reduction in float32
+    return reduce(torch.relu(m - yc * zc), reduction).to(z.dtype)
 
 
 def hinge_grad(input, target, *, margin: float = 1.0) -> torch.Tensor:
