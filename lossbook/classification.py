@@ -82,7 +82,9 @@ __all__ = [
 
 def _shift_by_max(z: torch.Tensor, dim: int) -> tuple[torch.Tensor, torch.Tensor]:
     """``(z - c, c)`` with ``c = max(z)`` along ``dim`` (0 where the max is not finite), ``c`` detached."""
-    c = z.detach().amax(dim=dim, keepdim=True)
+    zd = z.detach()
+    # an empty slice has no max: shift by 0 (its log-sum-exp is -inf, its softmax empty)
+    c = zd.amax(dim=dim, keepdim=True) if zd.dim() == 0 or zd.shape[dim] else zd.sum(dim=dim, keepdim=True)
     c = torch.where(torch.isfinite(c), c, torch.zeros_like(c))
     return z - c, c
 
