@@ -296,10 +296,11 @@ def gaussian_kl(mu_p, std_p, mu_q, std_q, *, reduction: str = "sum") -> torch.Te
 def _weights(w: object, values: torch.Tensor, name: str) -> torch.Tensor:
     if w is None:
         return torch.full_like(values, 1.0 / values.numel())
-    _, w = check_pair(values, w, ("values", name))
+    shape = tuple(values.shape)
+    w = check_weights(w, name, like=values, shape=shape, expected=f"the shape of its samples {shape}")
     w = w.to(values.dtype)
-    if bool((w < 0).any()) or not bool(torch.isfinite(w).all()) or not float(w.sum()) > 0:
-        raise ValueError(f"{name} must be finite, non-negative and have a positive sum")
+    if not float(w.sum()) > 0:
+        raise ValueError(f"{name} must have a positive sum (some weight must be positive)")
     return w / w.sum()
 
 

@@ -536,11 +536,15 @@ class TestErrors:
             pb.wasserstein_1d(torch.zeros(3), torch.zeros(0))
 
     def test_wasserstein_negative_weights(self):
-        with pytest.raises(ValueError, match="v_weights must be finite, non-negative"):
+        with pytest.raises(ValueError, match="^v_weights must hold finite, non-negative weights"):
             pb.wasserstein_1d(torch.zeros(2), torch.ones(2), v_weights=torch.tensor([1.0, -1.0]))
 
+    def test_wasserstein_zero_weights(self):
+        with pytest.raises(ValueError, match="^u_weights must have a positive sum"):
+            pb.wasserstein_1d(torch.zeros(2), torch.ones(2), u_weights=torch.zeros(2))
+
     def test_wasserstein_weight_shape(self):
-        with pytest.raises(ValueError, match="values and u_weights must have the same shape"):
+        with pytest.raises(ValueError, match=r"^u_weights must have the shape of its samples \(2,\)"):
             pb.wasserstein_1d(torch.zeros(2), torch.ones(2), u_weights=torch.ones(3))
 
     def test_cost_matrix_dimension_mismatch(self):
