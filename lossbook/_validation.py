@@ -39,6 +39,7 @@ __all__ = [
     "check_same_device",
     "check_same_shape",
     "check_unit_interval",
+    "check_weights",
     "reduce",
 ]
 
@@ -177,6 +178,49 @@ def check_pair(
     check_same_shape(input, target, names)
     check_same_device((a, input), (b, target))
     return input, target
+
+
+def check_weights(
+    weight: object,
+    name: str,
+    *,
+    like: torch.Tensor,
+    shape: tuple[int, ...] | None = None,
+    broadcast_to: tuple[int, ...] | None = None,
+    expected: str | None = None,
+    positive: bool = False,
+) -> torch.Tensor:
+    """The check of every weight argument (``weight``, ``pos_weight``, sample weights ...).
+
+    Converts ``weight`` with :func:`as_float_tensor` (array-likes take ``like``'s dtype and
+    device), checks that it is on ``like``'s device and that its shape is exactly ``shape`` or
+    broadcasts to ``broadcast_to`` (torch's rule, without growing the result), and that every
+    entry is finite and non-negative (``positive=True``: greater than 0). A negative weight turns
+    a loss into a reward, and a NaN one poisons the reduction: both are ``ValueError`` naming
+    ``name``. ``expected`` describes the accepted shapes in the message. Returns the tensor.
+    """
+    w = as_float_tensor(weight, name, like=like)
+    check_same_device(("input", like), (name, w))
+    want = expected or (f"shape {tuple(shape)}" if shape is not None else None)
+    if shape is not None and tuple(w.shape) != tuple(shape):
+        raise ValueError(f"{name} must have {want}; got shape {tuple(w.shape)}")
+    if broadcast_to is not None:
+        try:
+            grown = torch.broadcast_shapes(tuple(w.shape), tuple(broadcast_to))
+        except RuntimeError:
+            grown = None
+        if grown != tuple(broadcast_to):
+            want = want or f"a shape that broadcasts to {tuple(broadcast_to)}"
+            raise ValueError(f"{name} must have {want}; got shape {tuple(w.shape)}")
+    if w.numel():
+        wd = w.detach()
+        finite = bool(torch.isfinite(wd).all())
+        ok = finite and bool((wd > 0).all() if positive else (wd >= 0).all())
+        if not ok:
+            kind = "positive" if positive else "non-negative"
+            got = f"a minimum of {float(wd.min()):g}" if finite else "a non-finite entry"
+            raise ValueError(f"{name} must hold finite, {kind} weights; got {got}")
+    return w
 
 
 def check_unit_interval(values: torch.Tensor, name: str, what: str = "values") -> None:

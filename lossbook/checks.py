@@ -847,6 +847,8 @@ NOT_LOSSES: dict[str, str] = {
     "classification.svm_primal_objective": "an objective of (w, b) and data, not of (input, target)",
     "probabilistic.cost_matrix": "builds the input of sinkhorn",
     "probabilistic.sinkhorn": "a solver: returns (cost, plan)",
+    "probabilistic.sinkhorn_reference": "the readable form of the solver sinkhorn",
+    "probabilistic.sinkhorn_default_tol": "the default tolerance of sinkhorn",
     "metric.pairwise_distances": "a distance matrix, the input of the miners and losses",
     "metric.select_triplets": "a miner: returns index tensors (anchor, positive, negative)",
     "metric.batch_hard_triplets": "a miner: returns index tensors (anchor, positive, negative)",

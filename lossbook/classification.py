@@ -45,6 +45,7 @@ from ._validation import (
     check_reduction,
     check_same_device,
     check_unit_interval,
+    check_weights,
     reduce,
 )
 
@@ -81,7 +82,9 @@ __all__ = [
 
 def _shift_by_max(z: torch.Tensor, dim: int) -> tuple[torch.Tensor, torch.Tensor]:
     """``(z - c, c)`` with ``c = max(z)`` along ``dim`` (0 where the max is not finite), ``c`` detached."""
-    c = z.detach().amax(dim=dim, keepdim=True)
+    zd = z.detach()
+    # an empty slice has no max: shift by 0 (its log-sum-exp is -inf, its softmax empty)
+    c = zd.amax(dim=dim, keepdim=True) if zd.dim() == 0 or zd.shape[dim] else zd.sum(dim=dim, keepdim=True)
     c = torch.where(torch.isfinite(c), c, torch.zeros_like(c))
     return z - c, c
 
@@ -169,26 +172,23 @@ def _binary_target(target, input: torch.Tensor) -> torch.Tensor:
     return target
 
 
-def _pos_weight(pos_weight, input: torch.Tensor) -> torch.Tensor | None:
-    if pos_weight is None:
+def _elementwise_weight(weight, input: torch.Tensor, name: str) -> torch.Tensor | None:
+    """An optional ``weight`` / ``pos_weight`` that broadcasts to ``input``'s shape (torch's rule)."""
+    if weight is None:
         return None
-    if isinstance(pos_weight, torch.Tensor):
-        pw = as_float_tensor(pos_weight, "pos_weight")
-        check_same_device(("input", input), ("pos_weight", pw))
-        if pw.dim() > 1 or (pw.dim() == 1 and (input.dim() == 0 or pw.shape[0] != input.shape[-1])):
-            raise ValueError(
-                f"pos_weight must be a scalar or have shape (input.shape[-1],); got {tuple(pw.shape)}"
-            )
-        if not bool((pw >= 0).all()):
-            raise ValueError("pos_weight must be non-negative")
-        return pw
-    return torch.tensor(check_nonnegative(pos_weight, "pos_weight"), device=input.device)
+    return check_weights(
+        weight,
+        name,
+        like=input,
+        broadcast_to=tuple(input.shape),
+        expected=f"a shape that broadcasts to input's {tuple(input.shape)} (a scalar, or one per class)",
+    )
 
 
-def binary_cross_entropy(input, target, *, reduction: str = "mean") -> torch.Tensor:
+def binary_cross_entropy(input, target, *, weight=None, reduction: str = "mean") -> torch.Tensor:
     r"""Binary cross-entropy of predicted *probabilities* (the teaching form; clamps visibly).
 
-    .. math:: \ell(p, y) = -\bigl[y \max(\log p, -100) + (1 - y)\max(\log(1 - p), -100)\bigr]
+    .. math:: \ell(p, y) = -w\bigl[y \max(\log p, -100) + (1 - y)\max(\log(1 - p), -100)\bigr]
 
     The clamp is PyTorch's: a probability of exactly 0 or 1 gives a finite (and
     meaningless) loss of 100 instead of :math:`\infty`. Prefer
@@ -197,6 +197,8 @@ def binary_cross_entropy(input, target, *, reduction: str = "mean") -> torch.Ten
     Args:
         input: predicted probabilities :math:`p \in [0, 1]`, any shape.
         target: labels :math:`y \in [0, 1]` (usually ``{0, 1}``), the same shape.
+        weight: optional per-element rescaling :math:`w \ge 0`, any shape that broadcasts to
+            ``input``'s (as in PyTorch); ``"mean"`` stays the plain mean over elements.
         reduction: ``"none"`` | ``"mean"`` | ``"sum"``.
 
     Returns:
@@ -215,16 +217,19 @@ def binary_cross_entropy(input, target, *, reduction: str = "mean") -> torch.Ten
     p = as_float_tensor(input, "input")
     y = _binary_target(target, p)
     check_reduction(reduction)
+    w = _elementwise_weight(weight, p, "weight")
     check_unit_interval(p, "input", "probabilities")
     pc, yc = upcast(p, y)
     log_p = clamped_log(pc)
     log_1mp = clamped_log(1 - pc)
     loss = -(yc * log_p + (1 - yc) * log_1mp)
+    if w is not None:
+        loss = loss * w.to(pc.dtype)
     return reduce(loss, reduction).to(p.dtype)
 
 
-def binary_cross_entropy_grad(input, target) -> torch.Tensor:
-    r"""Derivative of the summed :func:`binary_cross_entropy` in :math:`p`: :math:`\frac{p - y}{p(1 - p)}`.
+def binary_cross_entropy_grad(input, target, *, weight=None) -> torch.Tensor:
+    r"""Derivative of the summed :func:`binary_cross_entropy` in :math:`p`: :math:`w\,\frac{p - y}{p(1 - p)}`.
 
     Valid where the clamp is inactive, :math:`0 < p < 1`.
 
@@ -236,22 +241,27 @@ def binary_cross_entropy_grad(input, target) -> torch.Tensor:
     """
     p = as_float_tensor(input, "input")
     y = _binary_target(target, p)
-    return (p - y) / (p * (1 - p))
+    w = _elementwise_weight(weight, p, "weight")
+    g = (p - y) / (p * (1 - p))
+    return g if w is None else g * w.to(p.dtype)
 
 
 def binary_cross_entropy_with_logits(
-    input, target, *, pos_weight=None, reduction: str = "mean"
+    input, target, *, weight=None, pos_weight=None, reduction: str = "mean"
 ) -> torch.Tensor:
     r"""Binary cross-entropy from logits, via log-sigmoid (no clamp needed).
 
-    .. math:: \ell(z, y) = -\bigl[w_+\, y \log\sigma(z) + (1 - y)\log\sigma(-z)\bigr]
-              = w_+\, y\,\operatorname{softplus}(-z) + (1 - y)\operatorname{softplus}(z)
+    .. math:: \ell(z, y) = -w\bigl[w_+\, y \log\sigma(z) + (1 - y)\log\sigma(-z)\bigr]
+              = w\bigl[w_+\, y\,\operatorname{softplus}(-z) + (1 - y)\operatorname{softplus}(z)\bigr]
 
     Args:
         input: logits :math:`z`, any shape, floating point.
         target: labels :math:`y \in [0, 1]`, the same shape (no broadcasting).
-        pos_weight: weight :math:`w_+ \ge 0` of the positive term (a number, or a tensor
-            of shape ``(input.shape[-1],)``, one per class, as in PyTorch); default 1.
+        weight: optional per-element rescaling :math:`w \ge 0`, any shape that broadcasts to
+            ``input``'s (as in PyTorch); ``"mean"`` stays the plain mean over elements.
+        pos_weight: weight :math:`w_+ \ge 0` of the positive term (a number, or a tensor that
+            broadcasts to ``input``'s shape, e.g. ``(input.shape[-1],)``, one per class, as in
+            PyTorch); default 1.
         reduction: ``"none"`` | ``"mean"`` | ``"sum"``.
 
     Returns:
@@ -268,19 +278,22 @@ def binary_cross_entropy_with_logits(
     """
     z = as_float_tensor(input, "input")
     y = _binary_target(target, z)
-    pw = _pos_weight(pos_weight, z)
     check_reduction(reduction)
+    w = _elementwise_weight(weight, z, "weight")
+    pw = _elementwise_weight(pos_weight, z, "pos_weight")
     zc, yc = upcast(z, y)
     pos = yc if pw is None else yc * pw.to(zc.dtype)
     loss = -(pos * torch.nn.functional.logsigmoid(zc) + (1 - yc) * torch.nn.functional.logsigmoid(-zc))
+    if w is not None:
+        loss = loss * w.to(zc.dtype)
     return reduce(loss, reduction).to(z.dtype)
 
 
-def binary_cross_entropy_with_logits_grad(input, target, *, pos_weight=None) -> torch.Tensor:
+def binary_cross_entropy_with_logits_grad(input, target, *, weight=None, pos_weight=None) -> torch.Tensor:
     r"""Derivative of the summed :func:`binary_cross_entropy_with_logits` in :math:`z`.
 
-    .. math:: \frac{\partial \ell}{\partial z} = (1 - y)\,\sigma(z) - w_+\, y\,(1 - \sigma(z)),
-              \quad\text{which is } \sigma(z) - y \text{ when } w_+ = 1.
+    .. math:: \frac{\partial \ell}{\partial z} = w\bigl[(1 - y)\,\sigma(z) - w_+\, y\,(1 - \sigma(z))\bigr],
+              \quad\text{which is } \sigma(z) - y \text{ when } w = w_+ = 1.
 
     Examples:
         >>> import torch
@@ -290,11 +303,11 @@ def binary_cross_entropy_with_logits_grad(input, target, *, pos_weight=None) -> 
     """
     z = as_float_tensor(input, "input")
     y = _binary_target(target, z)
-    pw = _pos_weight(pos_weight, z)
+    w = _elementwise_weight(weight, z, "weight")
+    pw = _elementwise_weight(pos_weight, z, "pos_weight")
     s = torch.sigmoid(z)
-    if pw is None:
-        return s - y
-    return (1 - y) * s - pw.to(z.dtype) * y * (1 - s)
+    g = s - y if pw is None else (1 - y) * s - pw.to(z.dtype) * y * (1 - s)
+    return g if w is None else g * w.to(z.dtype)
 
 
 # --------------------------------------------------------------------------- categorical cross-entropy
@@ -313,11 +326,9 @@ def _class_weight(weight, z: torch.Tensor, num_classes: int) -> torch.Tensor | N
     """Validate an optional per-class ``weight`` of shape ``(num_classes,)`` on ``z``'s device."""
     if weight is None:
         return None
-    weight = as_float_tensor(weight, "weight", like=z)
-    check_same_device(("input", z), ("weight", weight))
-    if weight.shape != (num_classes,):
-        raise ValueError(f"weight must have shape ({num_classes},), one per class; got {tuple(weight.shape)}")
-    return weight
+    return check_weights(
+        weight, "weight", like=z, shape=(num_classes,), expected=f"shape ({num_classes},), one per class"
+    )
 
 
 def _ce_validate(input, target, weight, ignore_index, label_smoothing):
@@ -558,7 +569,8 @@ def hinge(input, target, *, margin: float = 1.0, reduction: str = "mean") -> tor
     y = _sign_target(target, z)
     m = check_positive(margin, "margin")
     check_reduction(reduction)
-    return reduce(torch.relu(m - y * z), reduction)
+    zc, yc = upcast(z, y)  # half precision: the terms and their reduction in float32
+    return reduce(torch.relu(m - yc * zc), reduction).to(z.dtype)
 
 
 def hinge_grad(input, target, *, margin: float = 1.0) -> torch.Tensor:
@@ -577,11 +589,17 @@ def hinge_grad(input, target, *, margin: float = 1.0) -> torch.Tensor:
 
 
 def _multiclass_args(input, target, margin, weight=None):
+    """Validate the multi-class hinges' arguments; return ``(z, t, m, weight)`` with ``z`` of shape
+    ``(C,)`` or ``(N, C)``. As in PyTorch, a 0-d ``input`` is one score (one class), and a ``(C,)``
+    ``input`` with a ``(1,)`` target is a batch of one (its loss then has shape ``(1,)``)."""
     z = as_float_tensor(input, "input")
-    if z.dim() not in (1, 2):
-        raise ValueError(f"input must have shape (C,) or (N, C); got {tuple(z.shape)}")
-    num_classes = z.shape[-1]
+    if z.dim() not in (0, 1, 2):
+        raise ValueError(f"input must have shape (C,) or (N, C) (or be 0-d: one class); got {tuple(z.shape)}")
     t = as_index_tensor(target, "target", like=z)
+    z = z.reshape(1) if z.dim() == 0 else z
+    if z.dim() == 1 and tuple(t.shape) == (1,):
+        z = z[None]
+    num_classes = z.shape[-1]
     if tuple(t.shape) != tuple(z.shape[:-1]):
         raise ValueError(f"target must have shape {tuple(z.shape[:-1])}; got {tuple(t.shape)}")
     check_same_device(("input", z), ("target", t))
@@ -609,11 +627,15 @@ def multi_margin(
     unnormalised sum of Weston & Watkins (1999) and of most lecture notes.
 
     Args:
-        input: scores, shape ``(C,)`` or ``(N, C)``.
+        input: scores, shape ``(C,)`` or ``(N, C)``; as in PyTorch, also 0-d (one class, loss 0)
+            and ``(C,)`` with a ``(1,)`` target (a batch of one, loss of shape ``(1,)``).
         target: integer class indices, shape ``()`` or ``(N,)``.
         power: the exponent :math:`p`: 1 (hinge) or 2 (squared hinge); PyTorch calls it ``p``.
-        margin: :math:`m > 0`.
-        weight: per-class weights :math:`w`, shape ``(C,)``, applied by the *true* class.
+        margin: :math:`m > 0`. A zero or negative margin, which PyTorch accepts, is a
+            ``ValueError`` here: a negative one leaves a misclassified sample with zero loss (it is
+            almost always a sign error) and the hinge's geometry needs a positive one; pass
+            ``margin > 0``.
+        weight: per-class weights :math:`w \ge 0`, shape ``(C,)``, applied by the *true* class.
         reduction: ``"none"`` | ``"mean"`` | ``"sum"`` (the mean is over samples).
 
     Reference: Weston & Watkins (1999); Crammer & Singer (2001) compare the variants.
@@ -656,7 +678,7 @@ def multi_margin_grad(input, target, *, power: int = 1, margin: float = 1.0, wei
     if w is not None:
         d = d * w[t][..., None].to(zc.dtype)
     onehot = torch.nn.functional.one_hot(t, z.shape[-1]).to(zc.dtype)
-    return (d - onehot * d.sum(-1, keepdim=True)).to(z.dtype)
+    return (d - onehot * d.sum(-1, keepdim=True)).to(z.dtype).reshape(torch.as_tensor(input).shape)
 
 
 def crammer_singer_hinge(input, target, *, margin: float = 1.0, reduction: str = "mean") -> torch.Tensor:
@@ -667,7 +689,7 @@ def crammer_singer_hinge(input, target, *, margin: float = 1.0, reduction: str =
     Args:
         input: scores, shape ``(C,)`` or ``(N, C)`` with :math:`C \ge 2`.
         target: integer class indices, shape ``()`` or ``(N,)``.
-        margin: :math:`m > 0`.
+        margin: :math:`m > 0` (otherwise ``ValueError``, as in :func:`multi_margin`).
         reduction: ``"none"`` | ``"mean"`` | ``"sum"``.
 
     Reference: Crammer & Singer (2001).
@@ -702,7 +724,7 @@ def crammer_singer_hinge_grad(input, target, *, margin: float = 1.0) -> torch.Te
     worst, j = torch.where(others, v, torch.full_like(v, -math.inf)).max(dim=-1)
     n = z.shape[-1]
     g = torch.nn.functional.one_hot(j, n).to(z.dtype) - torch.nn.functional.one_hot(t, n).to(z.dtype)
-    return g * (worst > 0).to(z.dtype)[..., None]
+    return (g * (worst > 0).to(z.dtype)[..., None]).reshape(torch.as_tensor(input).shape)
 
 
 def svm_primal_objective(w, b, x, y, *, C: float) -> torch.Tensor:

@@ -266,13 +266,15 @@ def elbo_loss(
             f"recon_nll must have shape (n,) and mu, logvar shape (n, d); got recon_nll "
             f"{tuple(recon_nll.shape)} and mu {tuple(mu.shape)}"
         )
+    dtype = torch.promote_types(recon_nll.dtype, mu.dtype)
+    nll, mu, logvar = upcast(recon_nll, mu, logvar)  # half precision: the terms and sums in float32
     kl = kl_standard_normal(mu, logvar, reduction="none")  # (n, d)
     if free_bits > 0:
         n = mu.shape[0]
         kl_dims = kl.mean(0) if n else kl.sum(0)
-        mean = reduce(recon_nll, "mean") + beta * torch.clamp(kl_dims, min=free_bits).sum()
-        return mean * n if reduction == "sum" else mean
-    return reduce(recon_nll.to(mu.dtype) + beta * kl.sum(-1), reduction)
+        mean = reduce(nll, "mean") + beta * torch.clamp(kl_dims, min=free_bits).sum()
+        return (mean * n if reduction == "sum" else mean).to(dtype)
+    return reduce(nll.to(mu.dtype) + beta * kl.sum(-1), reduction).to(dtype)
 
 
 def active_units(mu, *, threshold: float = 0.01) -> int:
@@ -426,7 +428,8 @@ def wgan_critic_loss(real_scores, fake_scores, *, reduction: str = "mean") -> to
     """
     check_reduction(reduction)
     real, fake = _pair(real_scores, fake_scores, ("real_scores", "fake_scores"))
-    return reduce(fake - real, reduction)
+    rc, fc = upcast(real, fake)  # half precision: the terms and their reduction in float32
+    return reduce(fc - rc, reduction).to(real.dtype)
 
 
 def wgan_generator_loss(fake_scores, *, reduction: str = "mean") -> torch.Tensor:
@@ -441,7 +444,8 @@ def wgan_generator_loss(fake_scores, *, reduction: str = "mean") -> torch.Tensor
         tensor(-1.5000)
     """
     check_reduction(reduction)
-    return reduce(-_logits(fake_scores, "fake_scores"), reduction)
+    fake = _logits(fake_scores, "fake_scores")
+    return reduce(-upcast(fake)[0], reduction).to(fake.dtype)
 
 
 @torch.no_grad()

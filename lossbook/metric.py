@@ -446,8 +446,8 @@ def triplet_loss(
         raise ValueError(f"mining must be one of {', '.join(map(repr, miners))}; got {mining!r}")
     _check_distance(distance)
     check_reduction(reduction, TRIPLET_REDUCTIONS)
-    d = pairwise_distances(x, distance=distance)
-    dc = upcast(d)[0]
+    # half precision: the distances themselves in float32 (their squares overflow float16)
+    dc = pairwise_distances(upcast(x)[0], distance=distance)
     if mining == "batch_hard" and generator is None:
         # fast path, same triplets as batch_hard_triplets: max/min pick the first extreme index
         pos, neg = _pair_masks(y)
@@ -744,7 +744,7 @@ def recall_at_k(embeddings, labels, *, k: int = 1, distance: str = "euclidean") 
         raise ValueError(f"k must be an int in [1, {x.shape[0] - 1}] (the batch size minus one); got {k!r}")
     _check_distance(distance)
     with torch.no_grad():
-        d = upcast(pairwise_distances(x, distance=distance))[0]
+        d = pairwise_distances(upcast(x)[0], distance=distance)
         d = d.masked_fill(torch.eye(x.shape[0], dtype=torch.bool, device=x.device), float("inf"))
         nearest = d.topk(k, dim=1, largest=False).indices
         hit = (y[nearest] == y[:, None]).any(1)

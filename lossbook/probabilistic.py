@@ -22,6 +22,8 @@ Introduced in Chapter 4 (:doc:`/book/probabilistic/index`).
 from __future__ import annotations
 
 import math
+import warnings
+from typing import NamedTuple
 
 import torch
 
@@ -35,11 +37,14 @@ from ._validation import (
     check_reduction,
     check_same_device,
     check_same_shape,
+    check_weights,
     reduce,
 )
 
 __all__ = [
     "KL_REDUCTIONS",
+    "SinkhornConvergenceWarning",
+    "SinkhornResult",
     "cost_matrix",
     "distribution_cross_entropy",
     "entropy",
@@ -49,6 +54,8 @@ __all__ = [
     "kl_div_grad",
     "kl_divergence",
     "sinkhorn",
+    "sinkhorn_default_tol",
+    "sinkhorn_reference",
     "wasserstein_1d",
 ]
 
@@ -335,10 +342,11 @@ def gaussian_kl(mu_p, std_p, mu_q, std_q, *, reduction: str = "sum") -> torch.Te
 def _weights(w: object, values: torch.Tensor, name: str) -> torch.Tensor:
     if w is None:
         return torch.full_like(values, 1.0 / values.numel())
-    _, w = check_pair(values, w, ("values", name))
+    shape = tuple(values.shape)
+    w = check_weights(w, name, like=values, shape=shape, expected=f"the shape of its samples {shape}")
     w = w.to(values.dtype)
-    if bool((w < 0).any()) or not bool(torch.isfinite(w).all()) or not float(w.sum()) > 0:
-        raise ValueError(f"{name} must be finite, non-negative and have a positive sum")
+    if not float(w.sum()) > 0:
+        raise ValueError(f"{name} must have a positive sum (some weight must be positive)")
     return w / w.sum()
 
 
@@ -434,8 +442,225 @@ def cost_matrix(x, y, *, power: float = 2.0) -> torch.Tensor:
     return sq if p == 2 else sq ** (p / 2)
 
 
+class SinkhornConvergenceWarning(RuntimeWarning):
+    """:func:`sinkhorn` stopped on ``max_iter`` before its marginals reached ``tol``."""
+
+
+class SinkhornResult(NamedTuple):
+    r"""What :func:`sinkhorn` returns with ``return_info=True``.
+
+    Attributes:
+        cost: the transport cost :math:`\langle \Pi, C\rangle` (a scalar tensor).
+        plan: the plan :math:`\Pi`, shape ``(n, m)``.
+        iterations: the (f, g) updates run at the requested ``epsilon`` (after the warm start).
+        marginal_error: :math:`\|\Pi 1 - a\|_1 + \|\Pi^\top 1 - b\|_1` of the returned plan.
+        converged: whether it stopped on ``tol`` (``False``: on ``max_iter``, with a warning).
+    """
+
+    cost: torch.Tensor
+    plan: torch.Tensor
+    iterations: int
+    marginal_error: float
+    converged: bool
+
+
 _WARM_SWEEPS = 20
-"""Sinkhorn sweeps per intermediate epsilon when :func:`sinkhorn` uses epsilon-scaling."""
+"""Log-domain sweeps per intermediate epsilon in :func:`sinkhorn_reference`'s epsilon-scaling."""
+
+
+def _sinkhorn_args(cost, a, b, epsilon, max_iter, tol, scaling, return_info):
+    """Validate :func:`sinkhorn`'s arguments; return the cost and weights in the compute dtype."""
+    cost = as_float_tensor(cost, "cost")
+    if cost.dim() != 2 or cost.numel() == 0:
+        raise ValueError(f"cost must be a non-empty (n, m) matrix; got shape {tuple(cost.shape)}")
+    if not bool(torch.isfinite(cost).all()):
+        raise ValueError("cost must hold finite values")
+    epsilon = check_positive(epsilon, "epsilon")
+    max_iter = check_positive_int(max_iter, "max_iter")
+    for flag, name in ((scaling, "scaling"), (return_info, "return_info")):
+        if not isinstance(flag, bool):
+            raise TypeError(f"{name} must be a bool; got {type(flag).__name__}")
+    (c,) = upcast(cost)
+    # The default tolerance is what the dtype can reach: 1e-9 in float64, looser in float32, where
+    # the exponents (f + g - C) / epsilon carry an absolute rounding error of about eps_32 max C / epsilon.
+    tol = sinkhorn_default_tol(c.dtype) if tol is None else check_positive(tol, "tol")
+    n, m = cost.shape
+    ws = []
+    for w, name, size in ((a, "a", n), (b, "b", m)):
+        if w is None:
+            ws.append(torch.full((size,), 1.0 / size, dtype=c.dtype, device=c.device))
+            continue
+        w = check_weights(w, name, like=cost, shape=(size,), positive=True).to(c.dtype)
+        ws.append(w / w.sum())
+    return cost, c, ws[0], ws[1], epsilon, max_iter, tol
+
+
+def sinkhorn_default_tol(dtype: torch.dtype) -> float:
+    """The marginal tolerance :func:`sinkhorn` uses by default: 1e-9 in float64, 1e-5 in float32.
+
+    Examples:
+        >>> import torch
+        >>> from lossbook.probabilistic import sinkhorn_default_tol
+        >>> sinkhorn_default_tol(torch.float64), sinkhorn_default_tol(torch.float32)
+        (1e-09, 1e-05)
+    """
+    return 1e-9 if dtype == torch.float64 else 1e-5
+
+
+def _epsilon_schedule(c: torch.Tensor, epsilon: float, scaling: bool) -> list[float]:
+    r"""The intermediate epsilons of epsilon-scaling, :math:`(\max C - \min C)\,2^{-k} > \varepsilon`."""
+    eps, out = float(c.max() - c.min()), []
+    while scaling and eps > epsilon:
+        out.append(eps)
+        eps *= 0.5
+    return out
+
+
+def _log_sweep(f, g, c, log_a, log_b, eps):
+    """One log-domain update of both potentials (the columns are exact afterwards)."""
+    f = -eps * torch.logsumexp((g[None, :] - c) / eps + log_b[None, :], dim=1)
+    g = -eps * torch.logsumexp((f[:, None] - c) / eps + log_a[:, None], dim=0)
+    return f, g
+
+
+def _sinkhorn_result(cost, c, plan, wa, wb, iterations, converged, epsilon, max_iter, tol, return_info):
+    """Measure the returned plan, warn if it did not converge, and package the answer."""
+    err = float((plan.sum(1) - wa).abs().sum() + (plan.sum(0) - wb).abs().sum())
+    if not converged:
+        warnings.warn(
+            f"sinkhorn did not converge: after {iterations} iterations at epsilon={epsilon:g} the "
+            f"marginal error is {err:.3g} (tol={tol:g}), so the plan does not have the requested "
+            f"marginals and its cost can lie below the exact optimum. Use a larger epsilon (relative "
+            f"to max(cost)) or a larger max_iter (now {max_iter}).",
+            SinkhornConvergenceWarning,
+            stacklevel=3,
+        )
+    out = ((plan * c).sum().to(cost.dtype), plan.to(cost.dtype))
+    return SinkhornResult(*out, iterations, err, converged) if return_info else out
+
+
+def sinkhorn_reference(
+    cost,
+    a=None,
+    b=None,
+    *,
+    epsilon: float,
+    max_iter: int = 10_000,
+    tol: float | None = None,
+    scaling: bool = True,
+    return_info: bool = False,
+):
+    r"""Sinkhorn's iterations in the log domain, as the formulas read: the reference form of :func:`sinkhorn`.
+
+    Every update is a ``logsumexp``,
+
+    .. math:: f_i \leftarrow -\varepsilon \log \sum_j b_j\, e^{(g_j - C_{ij})/\varepsilon}, \qquad
+              g_j \leftarrow -\varepsilon \log \sum_i a_i\, e^{(f_i - C_{ij})/\varepsilon},
+
+    so nothing overflows or underflows at any :math:`\varepsilon`, and the row marginal is
+    checked after every update. Epsilon-scaling warm-starts the potentials with 20 sweeps at each
+    :math:`\varepsilon_k = 2^{-k}(\max C - \min C) > \varepsilon`. Same arguments, fixed point and
+    warning as :func:`sinkhorn` (a test keeps the two equal); slower, because it exponentiates the
+    whole matrix twice per update.
+
+    Examples:
+        >>> import torch
+        >>> from lossbook.probabilistic import sinkhorn_reference
+        >>> cost = torch.tensor([[0.0, 1.0], [1.0, 0.0]], dtype=torch.float64)
+        >>> value, plan = sinkhorn_reference(cost, epsilon=0.01)
+        >>> round(float(value), 6)
+        0.0
+    """
+    cost, c, wa, wb, epsilon, max_iter, tol = _sinkhorn_args(
+        cost, a, b, epsilon, max_iter, tol, scaling, return_info
+    )
+    log_a, log_b = torch.log(wa), torch.log(wb)
+    f, g = torch.zeros_like(log_a), torch.zeros_like(log_b)
+    for eps in _epsilon_schedule(c, epsilon, scaling):
+        for _ in range(_WARM_SWEEPS):
+            f, g = _log_sweep(f, g, c, log_a, log_b, eps)
+    converged, it = False, 0
+    while not converged and it < max_iter:
+        f, g = _log_sweep(f, g, c, log_a, log_b, epsilon)
+        it += 1
+        plan = torch.exp(log_a[:, None] + log_b[None, :] + (f[:, None] + g[None, :] - c) / epsilon)
+        converged = float((plan.sum(1) - wa).abs().sum()) < tol  # the columns are exact
+    plan = torch.exp(log_a[:, None] + log_b[None, :] + (f[:, None] + g[None, :] - c) / epsilon)
+    return _sinkhorn_result(cost, c, plan, wa, wb, it, converged, epsilon, max_iter, tol, return_info)
+
+
+_CHECK_EVERY = 10
+"""Kernel-domain iterations of :func:`sinkhorn` between two marginal checks."""
+
+_ABSORB = 1e50
+"""Scalings beyond [1/_ABSORB, _ABSORB] are absorbed into the potentials (and the kernel rebuilt)."""
+
+_OMEGA_MAX = 1.9
+"""The largest over-relaxation of :func:`sinkhorn`'s kernel-domain updates."""
+
+_STAGE_ITER = 2000
+"""The largest number of kernel-domain iterations at each intermediate epsilon of :func:`sinkhorn`."""
+
+
+def _kernel_iterations(c, wa, wb, f, g, eps, max_iter, tol, *, log_sweep=False):
+    r"""Sinkhorn at one ``eps`` from the potentials ``(f, g)``, in the kernel domain with absorption.
+
+    The kernel :math:`K = a b^\top e^{(f + g - C)/\varepsilon}` is the plan of the current
+    potentials, so its entries cannot overflow; the iterations scale it by :math:`u, v`, two
+    matrix-vector products each, and the row error :math:`\|u \odot Kv - a\|_1` comes with the next
+    product. Every ``_CHECK_EVERY`` iterations: stop at ``tol``; absorb scalings beyond ``_ABSORB``
+    into ``(f, g)`` and rebuild the kernel; fall back to a log-domain sweep if a scaling is not
+    finite (an underflowed row). The updates are over-relaxed, :math:`u \leftarrow u^{1-\omega}
+    (a / Kv)^{\omega}` (Thibault et al. 2017), with :math:`\omega = 2 / (1 + \sqrt{1 - \theta})` from
+    the measured rate :math:`\theta` of the plain iteration, and back to :math:`\omega = 1` whenever
+    the error grows. Same fixed point; returns ``(f, g, plan, iterations, converged)``.
+    """
+    log_a, log_b = torch.log(wa), torch.log(wb)
+
+    def kernel(f, g):
+        return torch.exp(log_a[:, None] + log_b[None, :] + (f[:, None] + g[None, :] - c) / eps)
+
+    if log_sweep:  # a cold start: exact columns and rows near a, so no row of K underflows
+        f, g = _log_sweep(f, g, c, log_a, log_b, eps)
+    K = kernel(f, g)
+    u, v = torch.ones_like(f), torch.ones_like(g)
+    it, converged, omega, previous = 0, False, 1.0, math.inf
+    while it < max_iter:
+        Kv = K @ v
+        if it and it % _CHECK_EVERY == 0:
+            err = float((u * Kv - wa).abs().sum())
+            if err < tol:
+                converged = True
+                break
+            rebuild = True
+            if not math.isfinite(err):  # a row or column of K underflowed: back to the log domain
+                f, g = _log_sweep(f, g, c, log_a, log_b, eps)
+            elif (
+                max(float(u.max()), float(v.max())) > _ABSORB
+                or min(float(u.min()), float(v.min())) < 1 / _ABSORB
+            ):
+                f, g = f + eps * torch.log(u), g + eps * torch.log(v)  # absorb the scalings
+            else:
+                rebuild = False
+            if rebuild:
+                K = kernel(f, g)
+                u, v = torch.ones_like(f), torch.ones_like(g)
+                Kv = K @ v
+            if err >= previous or rebuild:
+                omega = 1.0
+            elif omega == 1.0:
+                theta = (err / previous) ** (1 / _CHECK_EVERY)
+                omega = min(_OMEGA_MAX, 2 / (1 + math.sqrt(1 - theta)))
+            previous = err
+        if omega == 1.0:
+            u = wa / Kv
+            v = wb / (K.T @ u)
+        else:
+            u = u ** (1 - omega) * (wa / Kv) ** omega
+            v = v ** (1 - omega) * (wb / (K.T @ u)) ** omega
+        it += 1
+    f, g = f + eps * torch.log(u), g + eps * torch.log(v)
+    return f, g, u[:, None] * K * v[None, :], it, converged
 
 
 def sinkhorn(
@@ -445,42 +670,74 @@ def sinkhorn(
     *,
     epsilon: float,
     max_iter: int = 10_000,
-    tol: float = 1e-9,
+    tol: float | None = None,
     scaling: bool = True,
-) -> tuple[torch.Tensor, torch.Tensor]:
-    r"""Entropic optimal transport by Sinkhorn's iterations, in the log domain.
+    return_info: bool = False,
+):
+    r"""Entropic optimal transport by Sinkhorn's iterations, stabilised, with epsilon-scaling.
 
     Solves :math:`\min_{\Pi \ge 0,\ \Pi 1 = a,\ \Pi^\top 1 = b}\ \langle \Pi, C\rangle
-    - \varepsilon H(\Pi)` through the dual potentials :math:`f, g`:
+    - \varepsilon H(\Pi)` through the dual potentials :math:`f, g`, with
+    :math:`\Pi_{ij} = a_i b_j \exp\big((f_i + g_j - C_{ij})/\varepsilon\big)`: the fixed point of
+    the log-domain updates of :func:`sinkhorn_reference` (shown in the book, and tested equal).
+    As :math:`\varepsilon \to 0` the transport cost :math:`\langle \Pi, C \rangle` converges to
+    the exact optimal cost; the number of iterations needed grows like :math:`1/\varepsilon`.
 
-    .. math:: f_i \leftarrow -\varepsilon \log \sum_j b_j\, e^{(g_j - C_{ij})/\varepsilon}, \qquad
-              g_j \leftarrow -\varepsilon \log \sum_i a_i\, e^{(f_i - C_{ij})/\varepsilon},
+    How it is fast and still stable: the potentials live in the log domain, but between two
+    rebuilds the iterations work on the kernel :math:`K = a b^\top e^{(f + g - C)/\varepsilon}`
+    (the current plan, whose entries cannot overflow) with two matrix-vector products each, and
+    absorb the scalings into :math:`f, g` when they grow (Schmitzer 2019). Epsilon-scaling solves
+    at :math:`\varepsilon_k = 2^{-k}(\max C - \min C)` down to :math:`\varepsilon`, each stage to
+    ``tol`` (at most 2,000 iterations) from the previous stage's potentials.
 
-    with :math:`\Pi_{ij} = a_i b_j \exp\big((f_i + g_j - C_{ij})/\varepsilon\big)`. Every
-    step is a ``logsumexp``, so nothing overflows or underflows even for
-    :math:`\varepsilon` far below the scale of :math:`C` (the plain kernel
-    :math:`e^{-C/\varepsilon}` underflows to 0 there). As :math:`\varepsilon \to 0` the
-    transport cost :math:`\langle \Pi, C \rangle` converges to the exact optimal cost; the
-    number of iterations needed grows like :math:`1/\varepsilon`.
+    **Convergence, and where it stops.** It stops when the row marginal's L1 error (the columns
+    are exact after each update) falls below ``tol``; if ``max_iter`` comes first it warns
+    (:class:`SinkhornConvergenceWarning`, with the iterations run and the error reached) — the
+    plan then misses its marginals and its cost can even lie *below* the exact optimum.
+    Measured in float64 with ``tol=1e-9`` and the default ``max_iter`` on squared-Euclidean costs
+    between random points of the unit square, normalised to :math:`\max C = 1` (converged / tried):
+
+    ========================  ======  ======  ======  ======  ======
+    problem                   1e-2    3e-3    1e-3    3e-4    1e-4
+    ========================  ======  ======  ======  ======  ======
+    6 × 5, random weights     40/40   40/40   40/40   39/40   39/40
+    30 × 30, random weights   20/20   20/20   20/20   20/20   17/20
+    100 × 100, random weights 6/6     6/6     6/6     6/6     5/6
+    30 × 30, uniform          20/20   16/20   1/20    1/20    5/20
+    100 × 100, uniform        6/6     6/6     6/6     0/6     0/6
+    ========================  ======  ======  ======  ======  ======
+
+    (columns: :math:`\varepsilon / \max C`). So: :math:`\varepsilon / \max C \ge 10^{-2}` always
+    converged; with non-uniform weights it holds down to :math:`10^{-3}` and mostly to
+    :math:`3 \times 10^{-4}`; uniform weights on two clouds of the same size are the hard case
+    (the optimum is a permutation, the LP is degenerate and near-ties between assignments slow the
+    iterations down), reliable only to :math:`10^{-2}` for 30 points and :math:`10^{-3}` for 100.
+    Past the limit, take a larger ``epsilon``, a larger ``max_iter``, or an exact solver
+    (:func:`scipy.optimize.linprog`, :func:`scipy.optimize.linear_sum_assignment`).
 
     Args:
-        cost: the cost matrix :math:`C`, shape ``(n, m)`` (see :func:`cost_matrix`).
+        cost: the cost matrix :math:`C`, shape ``(n, m)``, finite (see :func:`cost_matrix`).
         a, b: positive weights of the two clouds, shapes ``(n,)`` and ``(m,)``
             (normalised here); uniform by default.
         epsilon: the entropic regularisation :math:`\varepsilon > 0`, in the units of ``cost``.
-        max_iter: the largest number of (f, g) updates.
-        scaling: warm-start by "epsilon-scaling" (a few sweeps at
-            :math:`\varepsilon_k = 2^{-k}(\max C - \min C)` for each :math:`\varepsilon_k >
-            \varepsilon`), which cuts the iterations needed at small :math:`\varepsilon` by
-            orders of magnitude without changing the fixed point.
-        tol: stop when the row marginal's L1 error (the columns are exact after each
-            update) falls below ``tol``.
+        max_iter: the largest number of (f, g) updates at ``epsilon``.
+        tol: the L1 marginal tolerance; default :func:`sinkhorn_default_tol` of the compute dtype
+            (:math:`10^{-9}` in float64, :math:`10^{-5}` in float32).
+        scaling: warm-start by epsilon-scaling (changes the speed, not the fixed point).
+        return_info: also return the iterations run, the final marginal error and whether it
+            converged, as a :class:`SinkhornResult` ``(cost, plan, iterations, marginal_error,
+            converged)``.
 
     Returns:
         ``(transport_cost, plan)``: :math:`\langle \Pi, C\rangle` as a scalar, and the plan
-        :math:`\Pi` of shape ``(n, m)``, in ``cost``'s dtype and on its device.
+        :math:`\Pi` of shape ``(n, m)``, in ``cost``'s dtype and on its device; with
+        ``return_info=True`` a :class:`SinkhornResult`.
 
-    Reference: Cuturi, "Sinkhorn distances" (2013); Peyré & Cuturi (2019), §4.4.
+    Warns:
+        SinkhornConvergenceWarning: when it stops on ``max_iter`` with the marginals above ``tol``.
+
+    Reference: Cuturi, "Sinkhorn distances" (2013); Schmitzer, "Stabilized sparse scaling
+    algorithms for entropy regularized transport problems" (2019); Peyré & Cuturi (2019), §4.4.
 
     Examples:
         >>> import torch
@@ -493,53 +750,13 @@ def sinkhorn(
         tensor([[0.5000, 0.0000],
                 [0.0000, 0.5000]], dtype=torch.float64)
     """
-    cost = as_float_tensor(cost, "cost")
-    if cost.dim() != 2 or cost.numel() == 0:
-        raise ValueError(f"cost must be a non-empty (n, m) matrix; got shape {tuple(cost.shape)}")
-    epsilon = check_positive(epsilon, "epsilon")
-    max_iter = check_positive_int(max_iter, "max_iter")
-    tol = check_positive(tol, "tol")
-    if not isinstance(scaling, bool):
-        raise TypeError(f"scaling must be a bool; got {type(scaling).__name__}")
-    n, m = cost.shape
-    ws = []
-    for w, name, size in ((a, "a", n), (b, "b", m)):
-        if w is None:
-            ws.append(torch.full((size,), 1.0 / size, dtype=cost.dtype, device=cost.device))
-            continue
-        w = as_float_tensor(w, name, like=cost).to(cost.dtype)
-        if w.shape != (size,):
-            raise ValueError(
-                f"{name} must have shape ({size},) to match cost {tuple(cost.shape)}; got {tuple(w.shape)}"
-            )
-        check_same_device(("cost", cost), (name, w))
-        if not bool((w > 0).all()) or not bool(torch.isfinite(w).all()):
-            raise ValueError(f"{name} must hold finite, positive weights")
-        ws.append(w / w.sum())
-    (c,) = upcast(cost)
-    wa, wb = (w.to(c.dtype) for w in ws)
-    log_a, log_b = torch.log(wa), torch.log(wb)
-    f = torch.zeros_like(log_a)
-    g = torch.zeros_like(log_b)
-
-    def sweep(f, g, eps):
-        f = -eps * torch.logsumexp((g[None, :] - c) / eps + log_b[None, :], dim=1)
-        g = -eps * torch.logsumexp((f[:, None] - c) / eps + log_a[:, None], dim=0)
-        return f, g
-
-    # epsilon-scaling: warm-start the potentials along eps_k = scale * 2^-k down to epsilon.
-    scale = float(c.max() - c.min())
-    eps = scale
-    while scaling and eps > epsilon:
-        for _ in range(_WARM_SWEEPS):
-            f, g = sweep(f, g, eps)
-        eps *= 0.5
-    for it in range(max_iter):
-        f, g = sweep(f, g, epsilon)
-        if it % 10 == 9 or it == max_iter - 1:
-            # After the g-update the columns are exact; the rows measure convergence.
-            log_plan = log_a[:, None] + log_b[None, :] + (f[:, None] + g[None, :] - c) / epsilon
-            if float((torch.exp(log_plan).sum(1) - wa).abs().sum()) < tol:
-                break
-    plan = torch.exp(log_a[:, None] + log_b[None, :] + (f[:, None] + g[None, :] - c) / epsilon)
-    return (plan * c).sum().to(cost.dtype), plan.to(cost.dtype)
+    cost, c, wa, wb, epsilon, max_iter, tol = _sinkhorn_args(
+        cost, a, b, epsilon, max_iter, tol, scaling, return_info
+    )
+    f, g = torch.zeros_like(wa), torch.zeros_like(wb)
+    for k, eps in enumerate(_epsilon_schedule(c, epsilon, scaling)):
+        f, g, *_ = _kernel_iterations(c, wa, wb, f, g, eps, _STAGE_ITER, tol, log_sweep=k == 0)
+    f, g, plan, it, converged = _kernel_iterations(
+        c, wa, wb, f, g, epsilon, max_iter, tol, log_sweep=not scaling
+    )
+    return _sinkhorn_result(cost, c, plan, wa, wb, it, converged, epsilon, max_iter, tol, return_info)

@@ -933,10 +933,11 @@ def reinforce(log_probs, returns, baseline=None, *, reduction: str = "mean") -> 
         check_same_shape(log_probs, baseline, ("log_probs", "baseline"))
         check_same_device(("log_probs", log_probs), ("baseline", baseline))
     check_reduction(reduction)
-    advantage = returns.detach().to(log_probs.dtype)
+    (lp,) = upcast(log_probs)  # half precision: the terms and their reduction in float32
+    advantage = returns.detach().to(lp.dtype)
     if baseline is not None:
-        advantage = advantage - baseline.detach().to(log_probs.dtype)
-    return reduce(-advantage * log_probs, reduction)
+        advantage = advantage - baseline.detach().to(lp.dtype)
+    return reduce(-advantage * lp, reduction).to(log_probs.dtype)
 
 
 def _ppo_args(log_probs, old_log_probs, advantages, clip_range):
@@ -976,10 +977,11 @@ def ppo_clip(log_probs, old_log_probs, advantages, *, clip_range: float = 0.2, r
     """
     log_probs, old, adv, eps = _ppo_args(log_probs, old_log_probs, advantages, clip_range)
     check_reduction(reduction)
-    ratio = torch.exp(log_probs - old.detach().to(log_probs.dtype))
-    adv = adv.detach().to(log_probs.dtype)
+    (lp,) = upcast(log_probs)  # half precision: the terms and their reduction in float32
+    ratio = torch.exp(lp - old.detach().to(lp.dtype))
+    adv = adv.detach().to(lp.dtype)
     loss = -torch.minimum(ratio * adv, ratio.clamp(1 - eps, 1 + eps) * adv)
-    return reduce(loss, reduction)
+    return reduce(loss, reduction).to(log_probs.dtype)
 
 
 def ppo_clip_grad(log_probs, old_log_probs, advantages, *, clip_range: float = 0.2) -> torch.Tensor:
@@ -1032,10 +1034,11 @@ def ppo_value(values, returns, *, old_values=None, clip_range: float | None = No
         check_same_device(("values", values), ("old_values", old_values))
     elif old_values is not None:
         raise ValueError("old_values is used only with clip_range; pass clip_range or leave old_values out")
-    g = returns.detach().to(values.dtype)
-    loss = (values - g) ** 2
+    (v,) = upcast(values)  # half precision: the terms and their reduction in float32
+    g = returns.detach().to(v.dtype)
+    loss = (v - g) ** 2
     if clip_range is not None:
-        old = old_values.detach().to(values.dtype)
-        clipped = old + (values - old).clamp(-clip_range, clip_range)
+        old = old_values.detach().to(v.dtype)
+        clipped = old + (v - old).clamp(-clip_range, clip_range)
         loss = torch.maximum(loss, (clipped - g) ** 2)
-    return reduce(0.5 * loss, reduction)
+    return reduce(0.5 * loss, reduction).to(values.dtype)

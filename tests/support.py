@@ -312,6 +312,30 @@ def _classification_rows() -> list[Loss]:
                 kwargs={"pos_weight": lambda d, dev: torch.tensor([0.5, 2.0, 9.0], dtype=d, device=dev)},
             ),
         ),
+        # per-element rescaling `weight=` of both BCEs, broadcast as in torch
+        Loss(
+            "classification.binary_cross_entropy[weight per class]",
+            C.binary_cross_entropy,
+            C.binary_cross_entropy_grad,
+            _binary_sample(
+                "01",
+                probabilities=True,
+                scale=2.0,
+                kwargs={"weight": lambda d, dev: torch.tensor([0.5, 2.0, 0.0], dtype=d, device=dev)},
+            ),
+        ),
+        Loss(
+            "classification.binary_cross_entropy_with_logits[weight per row, pos_weight=3]",
+            C.binary_cross_entropy_with_logits,
+            C.binary_cross_entropy_with_logits_grad,
+            _binary_sample(
+                "soft",
+                kwargs={
+                    "weight": lambda d, dev: torch.tensor([[1.0], [0.25], [3.0], [0.0]], dtype=d, device=dev),
+                    "pos_weight": 3.0,
+                },
+            ),
+        ),
         Loss(
             "classification.cross_entropy",
             C.cross_entropy,

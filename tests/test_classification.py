@@ -565,10 +565,111 @@ class TestErrors:
             loss(torch.tensor([0.5, 0.2]), torch.tensor([2.0, 0.0]))
 
     def test_pos_weight(self):
-        with pytest.raises(ValueError, match="^pos_weight must be non-negative"):
+        with pytest.raises(ValueError, match="^pos_weight must hold finite, non-negative weights"):
             C.binary_cross_entropy_with_logits(logits(4), labels01(4), pos_weight=-1.0)
-        with pytest.raises(ValueError, match="^pos_weight must be a scalar or have shape"):
+        with pytest.raises(ValueError, match="^pos_weight must have a shape that broadcasts to input's"):
             C.binary_cross_entropy_with_logits(logits(4, 3), labels01(4, 3), pos_weight=torch.ones(4))
+
+
+# ----------------------------------------------------------------------------- weights
+
+
+def _weighted_calls(bad):
+    """Every weight argument of the chapter, called with the weight ``bad`` (shape (3,))."""
+    z, t = logits(4, 3), torch.tensor([0, 1, 2, 1])
+    y = labels01(4, 3)
+    return {
+        "cross_entropy weight": ("weight", lambda: C.cross_entropy(z, t, weight=bad)),
+        "multi_margin weight": ("weight", lambda: C.multi_margin(z, t, weight=bad)),
+        "bce weight": ("weight", lambda: C.binary_cross_entropy(torch.sigmoid(z), y, weight=bad)),
+        "bce_logits weight": ("weight", lambda: C.binary_cross_entropy_with_logits(z, y, weight=bad)),
+        "bce_logits pos_weight": (
+            "pos_weight",
+            lambda: C.binary_cross_entropy_with_logits(z, y, pos_weight=bad),
+        ),
+    }
+
+
+class TestWeights:
+    @pytest.mark.parametrize("bad", [-1.0, math.nan, math.inf, -math.inf])
+    @pytest.mark.parametrize("call", list(_weighted_calls(torch.ones(3))))
+    def test_negative_or_non_finite_weight_is_a_value_error(self, call, bad):
+        name, fn = _weighted_calls(torch.tensor([1.0, bad, 1.0], dtype=F64))[call]
+        with pytest.raises(ValueError, match=f"^{name} must hold finite, non-negative weights"):
+            fn()
+
+    def test_negative_class_weight_no_longer_gives_a_negative_loss(self):
+        with pytest.raises(
+            ValueError, match="^weight must hold finite, non-negative weights; got a minimum of -1"
+        ):
+            C.cross_entropy(logits(4, 3), torch.tensor([0, 1, 2, 0]), weight=[1.0, -1.0, 1.0])
+
+    @pytest.mark.parametrize("call", list(_weighted_calls(torch.ones(3))))
+    def test_wrongly_shaped_weight_is_a_value_error(self, call):
+        name, fn = _weighted_calls(torch.ones(2, 2, dtype=F64))[call]
+        with pytest.raises(ValueError, match=f"^{name} must have "):
+            fn()
+
+    def test_zero_weights_are_allowed(self):
+        z, t = logits(4, 3), torch.tensor([0, 1, 2, 1])
+        assert float(C.cross_entropy(z, t, weight=torch.tensor([0.0, 1.0, 1.0], dtype=F64))) > 0
+
+    @pytest.mark.parametrize("shape", [(), (3,), (4, 1), (4, 3)])
+    @pytest.mark.parametrize("reduction", ["none", "mean", "sum"])
+    def test_bce_weight_broadcasts_as_torch(self, shape, reduction):
+        z, y = logits(4, 3), torch.rand(4, 3, generator=gen(5), dtype=F64)
+        w = torch.rand(shape, generator=gen(6), dtype=F64) + 0.1
+        ours = C.binary_cross_entropy_with_logits(z, y, weight=w, pos_weight=2.0, reduction=reduction)
+        ref = F.binary_cross_entropy_with_logits(
+            z, y, weight=w, pos_weight=torch.tensor(2.0, dtype=F64), reduction=reduction
+        )
+        torch.testing.assert_close(ours, ref)
+        p = torch.sigmoid(z)
+        ours = C.binary_cross_entropy(p, y, weight=w, reduction=reduction)
+        torch.testing.assert_close(ours, F.binary_cross_entropy(p, y, weight=w, reduction=reduction))
+
+    def test_bce_weight_gradients_equal_autograd(self):
+        z, y = logits(4, 3), torch.rand(4, 3, generator=gen(5), dtype=F64)
+        w = torch.rand(3, generator=gen(6), dtype=F64)
+        assert_grad_matches_autograd(
+            C.binary_cross_entropy_with_logits,
+            C.binary_cross_entropy_with_logits_grad,
+            z,
+            y,
+            weight=w,
+            pos_weight=3.0,
+        )
+        assert_grad_matches_autograd(
+            C.binary_cross_entropy, C.binary_cross_entropy_grad, torch.sigmoid(z), y, weight=w
+        )
+
+
+class TestMultiMarginShapes:
+    """The shapes PyTorch's multi_margin_loss accepts beyond (C,) / (N, C), accepted the same way."""
+
+    @pytest.mark.parametrize(
+        "z, t",
+        [
+            (torch.tensor(0.3, dtype=F64), torch.tensor(0)),
+            (logits(4), torch.tensor([2])),
+            (torch.tensor(0.3, dtype=F64), torch.tensor([0])),
+        ],
+        ids=["0-d input", "(C,) input, (1,) target", "0-d input, (1,) target"],
+    )
+    @pytest.mark.parametrize("reduction", ["none", "mean", "sum"])
+    def test_as_torch(self, z, t, reduction):
+        x = z.clone().requires_grad_(True)
+        ours = C.multi_margin(x, t, reduction=reduction)
+        ref = F.multi_margin_loss(z, t, reduction=reduction)
+        assert ours.shape == ref.shape
+        torch.testing.assert_close(ours, ref)
+        ours.sum().backward()
+        assert C.multi_margin_grad(z, t).shape == z.shape
+        torch.testing.assert_close(C.multi_margin_grad(z, t), x.grad)
+
+    def test_negative_margin_says_what_to_pass(self):
+        with pytest.raises(ValueError, match=r"^margin must be positive, in \(0, inf\); got -1.0"):
+            C.multi_margin(logits(4, 3), torch.tensor([0, 1, 2, 1]), margin=-1.0)
 
     def test_svm_labels(self):
         with pytest.raises(ValueError, match="^y must hold labels -1 or \\+1"):

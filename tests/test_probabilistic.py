@@ -344,6 +344,9 @@ class TestSinkhorn:
         )
         torch.testing.assert_close(pb.cost_matrix(x, y), torch.from_numpy(spatial.distance.cdist(x, y)) ** 2)
 
+    # epsilon = 0.01 is epsilon / max C = 4e-4 here, past the convergence limit of the docstring:
+    # the solver warns, and the marginals still hold to 1e-6.
+    @pytest.mark.filterwarnings("ignore::lossbook.probabilistic.SinkhornConvergenceWarning")
     def test_cost_converges_to_exact_as_epsilon_shrinks(self):
         x, y = self.clouds()
         c = pb.cost_matrix(x, y)
@@ -396,6 +399,72 @@ class TestSinkhorn:
         cost, plan = pb.sinkhorn(c, epsilon=1e-3)
         assert cost.dtype == torch.float32 and torch.isfinite(cost) and torch.isfinite(plan).all()
         assert cost.item() == pytest.approx(exact_ot(c.double()), rel=1e-3)
+
+    def weighted(self, n=6, m=5, seed=0):
+        """The defect's shape: a small problem with non-uniform weights."""
+        g = torch.Generator().manual_seed(seed)
+        x = torch.rand(n, 2, generator=g, dtype=torch.float64) * 2
+        y = torch.rand(m, 2, generator=g, dtype=torch.float64) * 2
+        a = torch.rand(n, generator=g, dtype=torch.float64) + 0.1
+        b = torch.rand(m, generator=g, dtype=torch.float64) + 0.1
+        return pb.cost_matrix(x, y), a / a.sum(), b / b.sum()
+
+    def test_stopping_on_max_iter_warns_with_the_numbers(self):
+        c, a, b = self.weighted(seed=29)
+        with pytest.warns(pb.SinkhornConvergenceWarning) as record:
+            cost, plan = pb.sinkhorn(c, a, b, epsilon=1e-3, max_iter=20)
+        (w,) = record
+        err = float((plan.sum(1) - a).abs().sum() + (plan.sum(0) - b).abs().sum())
+        message = str(w.message)
+        assert issubclass(w.category, RuntimeWarning)
+        assert "after 20 iterations" in message and f"marginal error is {err:.3g}" in message
+        assert "larger epsilon" in message and "larger max_iter" in message
+        assert err > 1e-3  # the plan really misses its marginals
+
+    def test_return_info_reports_iterations_and_error(self):
+        c, a, b = self.weighted(seed=29)
+        with pytest.warns(pb.SinkhornConvergenceWarning):
+            short = pb.sinkhorn(c, a, b, epsilon=1e-3, max_iter=20, return_info=True)
+        assert isinstance(short, pb.SinkhornResult)
+        assert short.iterations == 20 and not short.converged and short.marginal_error > 1e-3
+        full = pb.sinkhorn(c, a, b, epsilon=0.05, return_info=True)
+        assert full.converged and 0 < full.iterations < 10_000
+        err = (full.plan.sum(1) - a).abs().sum() + (full.plan.sum(0) - b).abs().sum()
+        assert full.marginal_error == pytest.approx(float(err)) and full.marginal_error < 2e-9
+        cost, plan = pb.sinkhorn(c, a, b, epsilon=0.05)
+        torch.testing.assert_close(cost, full.cost)
+        torch.testing.assert_close(plan, full.plan)
+
+    @pytest.mark.filterwarnings("error::lossbook.probabilistic.SinkhornConvergenceWarning")
+    def test_a_converged_solve_is_silent_and_not_below_the_exact_cost(self):
+        c, a, b = self.weighted(seed=29)
+        exact = exact_ot(c.numpy(), a.numpy(), b.numpy())
+        cost, _ = pb.sinkhorn(c, a, b, epsilon=3e-3 * float(c.max()))
+        assert exact - 1e-9 <= cost.item() <= exact + 0.05 * exact
+
+    @pytest.mark.parametrize("seed", [0, 1, 29])
+    @pytest.mark.parametrize("epsilon", [0.5, 0.05])
+    @pytest.mark.parametrize("scaling", [True, False])
+    def test_fast_form_equals_the_reference_form(self, seed, epsilon, scaling):
+        c, a, b = self.weighted(7, 6, seed=seed)
+        fast = pb.sinkhorn(c, a, b, epsilon=epsilon, scaling=scaling, tol=1e-12, return_info=True)
+        ref = pb.sinkhorn_reference(c, a, b, epsilon=epsilon, scaling=scaling, tol=1e-12, return_info=True)
+        assert fast.converged and ref.converged
+        torch.testing.assert_close(fast.plan, ref.plan, atol=1e-11, rtol=0)
+        torch.testing.assert_close(fast.cost, ref.cost, atol=1e-11, rtol=0)
+
+    def test_fast_form_survives_a_kernel_that_underflows(self):
+        x, y = self.clouds()
+        c = pb.cost_matrix(x, y)
+        assert torch.exp(-c / 1e-3).sum(1).min().item() == 0.0  # the plain kernel underflows
+        info = pb.sinkhorn(c, epsilon=1e-3, return_info=True)
+        assert info.converged and torch.isfinite(info.plan).all()
+        assert info.cost.item() == pytest.approx(exact_ot(c), rel=1e-6)
+
+    def test_float32_default_tolerance_is_reachable(self):
+        x, y = self.clouds(dtype=torch.float32)
+        info = pb.sinkhorn(pb.cost_matrix(x, y), epsilon=1e-2, return_info=True)
+        assert info.converged and pb.sinkhorn_default_tol(torch.float32) == 1e-5
 
     def test_scaling_changes_speed_not_the_answer(self):
         x, y = self.clouds(seed=65)
@@ -467,11 +536,15 @@ class TestErrors:
             pb.wasserstein_1d(torch.zeros(3), torch.zeros(0))
 
     def test_wasserstein_negative_weights(self):
-        with pytest.raises(ValueError, match="v_weights must be finite, non-negative"):
+        with pytest.raises(ValueError, match="^v_weights must hold finite, non-negative weights"):
             pb.wasserstein_1d(torch.zeros(2), torch.ones(2), v_weights=torch.tensor([1.0, -1.0]))
 
+    def test_wasserstein_zero_weights(self):
+        with pytest.raises(ValueError, match="^u_weights must have a positive sum"):
+            pb.wasserstein_1d(torch.zeros(2), torch.ones(2), u_weights=torch.zeros(2))
+
     def test_wasserstein_weight_shape(self):
-        with pytest.raises(ValueError, match="values and u_weights must have the same shape"):
+        with pytest.raises(ValueError, match=r"^u_weights must have the shape of its samples \(2,\)"):
             pb.wasserstein_1d(torch.zeros(2), torch.ones(2), u_weights=torch.ones(3))
 
     def test_cost_matrix_dimension_mismatch(self):
@@ -498,6 +571,15 @@ class TestErrors:
     def test_sinkhorn_scaling_not_bool(self):
         with pytest.raises(TypeError, match="scaling must be a bool"):
             pb.sinkhorn(torch.ones(2, 2), epsilon=0.1, scaling=1)
+
+    @pytest.mark.parametrize("bad", [math.nan, -1.0, math.inf])
+    def test_sinkhorn_bad_weight(self, bad):
+        with pytest.raises(ValueError, match="^b must hold finite, positive weights"):
+            pb.sinkhorn(torch.ones(2, 2), None, torch.tensor([1.0, bad]), epsilon=0.1)
+
+    def test_sinkhorn_return_info_not_bool(self):
+        with pytest.raises(TypeError, match="return_info must be a bool"):
+            pb.sinkhorn(torch.ones(2, 2), epsilon=0.1, return_info=1)
 
     def test_sinkhorn_max_iter(self):
         with pytest.raises(ValueError, match="max_iter must be a positive int"):
