@@ -5,7 +5,9 @@ return the whole trajectory of iterates, so a notebook can plot the suboptimalit
 against the iteration number and compare it with the bound the theory gives (introduced in
 Chapter 1, gradient-based optimisation). :func:`lbfgs` fits a model to the whole data set
 when only the fitted parameters matter, and :func:`linear_svm_dual` solves the SVM's dual
-quadratic programme with SciPy.
+quadratic programme with SciPy. :func:`fit_rate` measures the rate a trajectory converges
+at, and :func:`running_average` forms the averaged iterates whose guarantees differ from the
+last iterate's (both introduced in Chapter 8, convergence properties).
 """
 
 from __future__ import annotations
@@ -15,9 +17,19 @@ from collections.abc import Callable, Sequence
 import numpy as np
 import torch
 
-from ._validation import check_positive, check_positive_int
+from ._validation import as_float_tensor, check_positive, check_positive_int
 
-__all__ = ["gradient_descent", "lbfgs", "linear_svm_dual", "sgd", "subgradient_method"]
+__all__ = [
+    "fit_rate",
+    "gradient_descent",
+    "lbfgs",
+    "linear_svm_dual",
+    "running_average",
+    "sgd",
+    "subgradient_method",
+]
+
+RATE_KINDS = ("linear", "power")
 
 StepSize = float | Callable[[int], float]
 
@@ -28,6 +40,12 @@ def _check_steps(n_steps: object) -> int:
     if n_steps < 0:
         raise ValueError(f"n_steps must be non-negative; got {n_steps}")
     return n_steps
+
+
+def _check_index(value: object, name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{name} must be an int; got {type(value).__name__}")
+    return value
 
 
 def _step_at(step: StepSize, k: int) -> float:
@@ -234,3 +252,92 @@ def linear_svm_dual(x, y, *, C: float, tol: float = 1e-12):
     sv = margin_sv if margin_sv.any() else alpha > thr
     b = float(np.mean(Y[sv] - X[sv] @ w))
     return alpha, w, b, float(-neg_dual(alpha))
+
+
+# --------------------------------------------------------------------------- measuring rates
+
+
+def fit_rate(gap, *, kind: str, start: int = 1, stop: int | None = None) -> float:
+    r"""The empirical convergence rate of a sequence of suboptimality gaps :math:`g_k \ge 0`.
+
+    ``kind="linear"`` fits :math:`\log g_k = a + k \log\rho` by least squares over
+    :math:`k \in [\text{start}, \text{stop})` and returns the contraction factor
+    :math:`\rho` per iteration (a *linear* rate, :math:`g_k = O(\rho^k)`, is
+    :math:`\rho < 1`; a straight line on a semi-log plot).
+
+    ``kind="power"`` fits :math:`\log g_k = a + p \log k` and returns the log-log slope
+    :math:`p` (a *sublinear* rate :math:`O(k^{p})`: :math:`p = -1` for :math:`O(1/k)`,
+    :math:`-\tfrac12` for :math:`O(1/\sqrt k)`; a straight line on a log-log plot). The
+    fit uses about 60 iterations spaced evenly in :math:`\log k`, so that each decade of
+    the run weighs the same rather than the last one dominating.
+
+    Args:
+        gap: the gaps :math:`g_0, g_1, \dots`, indexed by the iteration :math:`k`
+            (a 1-D tensor, array or sequence).
+        kind: ``"linear"`` or ``"power"``.
+        start: the first iteration of the fitting window (at least 1 for ``"power"``).
+        stop: one past the last iteration of the window (default: the end).
+
+    Returns:
+        :math:`\rho` or :math:`p`, as a float. Iterations whose gap is zero or not finite
+        are left out of the fit (a run that reaches the minimum exactly, or diverges).
+
+    Raises:
+        ValueError: for an unknown ``kind``, an empty or reversed window, or fewer than two
+            positive finite gaps in the window.
+
+    Introduced in Chapter 8 (convergence properties, "measuring a rate").
+    """
+    if kind not in RATE_KINDS:
+        raise ValueError(f"kind must be one of {RATE_KINDS}; got {kind!r}")
+    g = as_float_tensor(gap, "gap").detach().cpu().double().numpy()
+    if g.ndim != 1:
+        raise ValueError(f"gap must be one-dimensional; got shape {g.shape}")
+    first = 1 if kind == "power" else 0
+    start = _check_index(start, "start")
+    stop = len(g) if stop is None else _check_index(stop, "stop")
+    if not first <= start < stop <= len(g):
+        raise ValueError(
+            f"start and stop must satisfy {first} <= start < stop <= {len(g)} (the length of gap); "
+            f"got start={start}, stop={stop}"
+        )
+    k = np.arange(start, stop)
+    if kind == "power":
+        k = np.unique(np.round(np.geomspace(start, stop - 1, 60)).astype(np.int64))
+    values = g[k]
+    keep = np.isfinite(values) & (values > 0)
+    if keep.sum() < 2:
+        raise ValueError("gap must hold at least two positive finite values in the fitting window")
+    x = k[keep].astype(np.float64)
+    x = np.log(x) if kind == "power" else x
+    slope = np.polyfit(x, np.log(values[keep]), 1)[0]
+    return float(np.exp(slope)) if kind == "linear" else float(slope)
+
+
+def running_average(path, *, start: int = 0) -> torch.Tensor:
+    r"""Running averages :math:`\bar\theta_k = \frac{1}{k - s + 1}\sum_{i=s}^{k}\theta_i`, :math:`k \ge s`.
+
+    Polyak–Ruppert averaging: stochastic gradient descent's :math:`O(1/\sqrt k)` guarantee
+    on convex problems, and the :math:`O(1/k)` rate of constant-step SGD on least squares,
+    hold for these averages, not for the last iterate. ``start`` (:math:`s`) skips a
+    burn-in; the first ``start`` rows are the iterates themselves.
+
+    Args:
+        path: stacked iterates, shape ``(K + 1, ...)`` as returned by :func:`sgd`.
+        start: the first iterate of the average, ``0 <= start <= K``.
+
+    Returns:
+        A tensor of the same shape and dtype as ``path``.
+
+    Introduced in Chapter 8 (convergence properties, "iterate averaging").
+    """
+    path = as_float_tensor(path, "path")
+    if path.ndim < 1 or path.shape[0] == 0:
+        raise ValueError(f"path must hold at least one iterate along dimension 0; got {tuple(path.shape)}")
+    start = _check_index(start, "start")
+    if not 0 <= start < path.shape[0]:
+        raise ValueError(f"start must be in [0, {path.shape[0] - 1}] (the iterates of path); got {start}")
+    tail = path[start:]
+    counts = torch.arange(1, tail.shape[0] + 1, dtype=path.dtype, device=path.device)
+    averaged = tail.cumsum(0) / counts.reshape(-1, *([1] * (path.ndim - 1)))
+    return torch.cat([path[:start], averaged])
