@@ -257,58 +257,73 @@ def linear_svm_dual(x, y, *, C: float, tol: float = 1e-12):
 # --------------------------------------------------------------------------- measuring rates
 
 
-def fit_rate(gap, *, kind: str, start: int = 1, stop: int | None = None) -> float:
+def fit_rate(gap, *, kind: str, start: int | None = None, stop: int | None = None, iterations=None) -> float:
     r"""The empirical convergence rate of a sequence of suboptimality gaps :math:`g_k \ge 0`.
 
-    ``kind="linear"`` fits :math:`\log g_k = a + k \log\rho` by least squares over
-    :math:`k \in [\text{start}, \text{stop})` and returns the contraction factor
-    :math:`\rho` per iteration (a *linear* rate, :math:`g_k = O(\rho^k)`, is
-    :math:`\rho < 1`; a straight line on a semi-log plot).
+    ``kind="linear"`` fits :math:`\log g_k = a + k \log\rho` by least squares and returns the
+    contraction factor :math:`\rho` per iteration (a *linear* rate, :math:`g_k = O(\rho^k)`,
+    is :math:`\rho < 1`; a straight line on a semi-log plot).
 
     ``kind="power"`` fits :math:`\log g_k = a + p \log k` and returns the log-log slope
     :math:`p` (a *sublinear* rate :math:`O(k^{p})`: :math:`p = -1` for :math:`O(1/k)`,
-    :math:`-\tfrac12` for :math:`O(1/\sqrt k)`; a straight line on a log-log plot). The
-    fit uses about 60 iterations spaced evenly in :math:`\log k`, so that each decade of
-    the run weighs the same rather than the last one dominating.
+    :math:`-\tfrac12` for :math:`O(1/\sqrt k)`; a straight line on a log-log plot). When the
+    gaps are given for every iteration, the fit uses about 60 of them spaced evenly in
+    :math:`\log k`, so that each decade of the run weighs the same rather than the last one
+    dominating.
 
     Args:
-        gap: the gaps :math:`g_0, g_1, \dots`, indexed by the iteration :math:`k`
-            (a 1-D tensor, array or sequence).
+        gap: the gaps, a 1-D tensor, array or sequence: :math:`g_0, g_1, \dots` (one per
+            iteration), or the gaps at the iterations listed in ``iterations``.
         kind: ``"linear"`` or ``"power"``.
-        start: the first iteration of the fitting window (at least 1 for ``"power"``).
-        stop: one past the last iteration of the window (default: the end).
+        start: the first iteration of the fitting window (default 0 for ``"linear"``, 1 for
+            ``"power"``, where it must be at least 1).
+        stop: one past the last iteration of the window (default: after the last one).
+        iterations: optionally, the iteration number of each entry of ``gap`` (increasing
+            integers), for gaps evaluated only at some iterations, e.g. log-spaced ones;
+            then every entry inside the window is used.
 
     Returns:
-        :math:`\rho` or :math:`p`, as a float. Iterations whose gap is zero or not finite
-        are left out of the fit (a run that reaches the minimum exactly, or diverges).
+        :math:`\rho` or :math:`p`, as a float. Entries whose gap is zero or not finite are
+        left out of the fit (a run that reaches the minimum exactly, or diverges).
 
     Raises:
-        ValueError: for an unknown ``kind``, an empty or reversed window, or fewer than two
-            positive finite gaps in the window.
+        ValueError: for an unknown ``kind``, an empty window, ``iterations`` of the wrong
+            shape or not increasing, or fewer than two positive finite gaps in the window.
 
-    Introduced in Chapter 8 (convergence properties, "measuring a rate").
+    Introduced in Chapter 8 (convergence properties, "rates and how to measure them").
     """
     if kind not in RATE_KINDS:
         raise ValueError(f"kind must be one of {RATE_KINDS}; got {kind!r}")
     g = as_float_tensor(gap, "gap").detach().cpu().double().numpy()
     if g.ndim != 1:
         raise ValueError(f"gap must be one-dimensional; got shape {g.shape}")
+    if iterations is None:
+        k = np.arange(len(g))
+    else:
+        k = np.asarray(torch.as_tensor(iterations).detach().cpu())
+        if k.shape != g.shape or k.dtype.kind not in "iu":
+            raise ValueError(
+                f"iterations must be integers of the shape of gap {g.shape}; got {k.dtype} {k.shape}"
+            )
+        if np.any(np.diff(k) <= 0):
+            raise ValueError("iterations must be increasing")
     first = 1 if kind == "power" else 0
-    start = _check_index(start, "start")
-    stop = len(g) if stop is None else _check_index(stop, "stop")
-    if not first <= start < stop <= len(g):
+    start = first if start is None else _check_index(start, "start")
+    last = int(k[-1]) + 1 if len(k) else 0
+    stop = last if stop is None else _check_index(stop, "stop")
+    if not first <= start < stop:
         raise ValueError(
-            f"start and stop must satisfy {first} <= start < stop <= {len(g)} (the length of gap); "
-            f"got start={start}, stop={stop}"
+            f"start and stop must satisfy {first} <= start < stop; got start={start}, stop={stop}"
         )
-    k = np.arange(start, stop)
-    if kind == "power":
-        k = np.unique(np.round(np.geomspace(start, stop - 1, 60)).astype(np.int64))
-    values = g[k]
+    inside = (k >= start) & (k < stop)
+    if kind == "power" and iterations is None and inside.any():
+        grid = np.unique(np.round(np.geomspace(start, min(stop, last) - 1, 60)).astype(np.int64))
+        inside = np.isin(k, grid)
+    values = g[inside]
     keep = np.isfinite(values) & (values > 0)
     if keep.sum() < 2:
         raise ValueError("gap must hold at least two positive finite values in the fitting window")
-    x = k[keep].astype(np.float64)
+    x = k[inside][keep].astype(np.float64)
     x = np.log(x) if kind == "power" else x
     slope = np.polyfit(x, np.log(values[keep]), 1)[0]
     return float(np.exp(slope)) if kind == "linear" else float(slope)
@@ -329,7 +344,7 @@ def running_average(path, *, start: int = 0) -> torch.Tensor:
     Returns:
         A tensor of the same shape and dtype as ``path``.
 
-    Introduced in Chapter 8 (convergence properties, "iterate averaging").
+    Introduced in Chapter 8 (convergence properties, "SGD: the step schedule decides").
     """
     path = as_float_tensor(path, "path")
     if path.ndim < 1 or path.shape[0] == 0:

@@ -65,7 +65,7 @@ class TestFitRate:
             {"kind": "geometric"},
             {"kind": "power", "start": 0},
             {"kind": "linear", "start": 5, "stop": 5},
-            {"kind": "linear", "stop": 11},
+            {"kind": "linear", "start": 20},
             {"kind": "linear", "start": -1},
         ],
     )
@@ -77,6 +77,21 @@ class TestFitRate:
     def test_rejects_non_integer_windows(self, kwargs):
         with pytest.raises(TypeError, match="start|stop"):
             optim.fit_rate(np.ones(10), kind="linear", **kwargs)
+
+    def test_gaps_at_some_iterations_only(self):
+        k = np.unique(np.round(np.geomspace(1, 10**5, 40)).astype(int))
+        assert math.isclose(optim.fit_rate(3.0 / k, kind="power", iterations=k), -1.0, rel_tol=1e-9)
+        assert math.isclose(optim.fit_rate(0.9**k, kind="linear", iterations=k, stop=100), 0.9, rel_tol=1e-9)
+        # the window is in iterations, not in positions
+        gap = np.where(k < 1000, 1.0 / k, 1e3 / k**2)
+        assert math.isclose(optim.fit_rate(gap, kind="power", iterations=k, start=1000), -2.0, rel_tol=1e-9)
+
+    @pytest.mark.parametrize(
+        "iterations", [np.arange(9), np.arange(10.0), np.r_[0, 2, 1, 3, 4, 5, 6, 7, 8, 9]]
+    )
+    def test_rejects_bad_iterations(self, iterations):
+        with pytest.raises(ValueError, match="iterations"):
+            optim.fit_rate(np.ones(10), kind="linear", iterations=iterations)
 
     def test_rejects_gaps_without_two_usable_values(self):
         with pytest.raises(ValueError, match="at least two positive"):
