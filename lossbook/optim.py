@@ -5,7 +5,9 @@ return the whole trajectory of iterates, so a notebook can plot the suboptimalit
 against the iteration number and compare it with the bound the theory gives (introduced in
 Chapter 1, gradient-based optimisation). :func:`lbfgs` fits a model to the whole data set
 when only the fitted parameters matter, and :func:`linear_svm_dual` solves the SVM's dual
-quadratic programme with SciPy.
+quadratic programme with SciPy. :func:`fit_rate` measures the rate a trajectory converges
+at, and :func:`running_average` forms the averaged iterates whose guarantees differ from the
+last iterate's (both introduced in Chapter 8, convergence properties).
 """
 
 from __future__ import annotations
@@ -15,9 +17,19 @@ from collections.abc import Callable, Sequence
 import numpy as np
 import torch
 
-from ._validation import check_positive, check_positive_int
+from ._validation import as_float_tensor, check_positive, check_positive_int
 
-__all__ = ["gradient_descent", "lbfgs", "linear_svm_dual", "sgd", "subgradient_method"]
+__all__ = [
+    "fit_rate",
+    "gradient_descent",
+    "lbfgs",
+    "linear_svm_dual",
+    "running_average",
+    "sgd",
+    "subgradient_method",
+]
+
+RATE_KINDS = ("linear", "power")
 
 StepSize = float | Callable[[int], float]
 
@@ -28,6 +40,12 @@ def _check_steps(n_steps: object) -> int:
     if n_steps < 0:
         raise ValueError(f"n_steps must be non-negative; got {n_steps}")
     return n_steps
+
+
+def _check_index(value: object, name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{name} must be an int; got {type(value).__name__}")
+    return value
 
 
 def _step_at(step: StepSize, k: int) -> float:
@@ -283,3 +301,107 @@ def linear_svm_dual(x, y, *, C: float, tol: float = 1e-12):
     sv = margin_sv if margin_sv.any() else alpha > thr
     b = float(np.mean(Y[sv] - X[sv] @ w))
     return alpha, w, b, float(-neg_dual(alpha))
+
+
+# --------------------------------------------------------------------------- measuring rates
+
+
+def fit_rate(gap, *, kind: str, start: int | None = None, stop: int | None = None, iterations=None) -> float:
+    r"""The empirical convergence rate of a sequence of suboptimality gaps :math:`g_k \ge 0`.
+
+    ``kind="linear"`` fits :math:`\log g_k = a + k \log\rho` by least squares and returns the
+    contraction factor :math:`\rho` per iteration (a *linear* rate, :math:`g_k = O(\rho^k)`,
+    is :math:`\rho < 1`; a straight line on a semi-log plot).
+
+    ``kind="power"`` fits :math:`\log g_k = a + p \log k` and returns the log-log slope
+    :math:`p` (a *sublinear* rate :math:`O(k^{p})`: :math:`p = -1` for :math:`O(1/k)`,
+    :math:`-\tfrac12` for :math:`O(1/\sqrt k)`; a straight line on a log-log plot). When the
+    gaps are given for every iteration, the fit uses about 60 of them spaced evenly in
+    :math:`\log k`, so that each decade of the run weighs the same rather than the last one
+    dominating.
+
+    Args:
+        gap: the gaps, a 1-D tensor, array or sequence: :math:`g_0, g_1, \dots` (one per
+            iteration), or the gaps at the iterations listed in ``iterations``.
+        kind: ``"linear"`` or ``"power"``.
+        start: the first iteration of the fitting window (default 0 for ``"linear"``, 1 for
+            ``"power"``, where it must be at least 1).
+        stop: one past the last iteration of the window (default: after the last one).
+        iterations: optionally, the iteration number of each entry of ``gap`` (increasing
+            integers), for gaps evaluated only at some iterations, e.g. log-spaced ones;
+            then every entry inside the window is used.
+
+    Returns:
+        :math:`\rho` or :math:`p`, as a float. Entries whose gap is zero or not finite are
+        left out of the fit (a run that reaches the minimum exactly, or diverges).
+
+    Raises:
+        ValueError: for an unknown ``kind``, an empty window, ``iterations`` of the wrong
+            shape or not increasing, or fewer than two positive finite gaps in the window.
+
+    Introduced in Chapter 8 (convergence properties, "rates and how to measure them").
+    """
+    if kind not in RATE_KINDS:
+        raise ValueError(f"kind must be one of {RATE_KINDS}; got {kind!r}")
+    g = as_float_tensor(gap, "gap").detach().cpu().double().numpy()
+    if g.ndim != 1:
+        raise ValueError(f"gap must be one-dimensional; got shape {g.shape}")
+    if iterations is None:
+        k = np.arange(len(g))
+    else:
+        k = np.asarray(torch.as_tensor(iterations).detach().cpu())
+        if k.shape != g.shape or k.dtype.kind not in "iu":
+            raise ValueError(
+                f"iterations must be integers of the shape of gap {g.shape}; got {k.dtype} {k.shape}"
+            )
+        if np.any(np.diff(k) <= 0):
+            raise ValueError("iterations must be increasing")
+    first = 1 if kind == "power" else 0
+    start = first if start is None else _check_index(start, "start")
+    last = int(k[-1]) + 1 if len(k) else 0
+    stop = last if stop is None else _check_index(stop, "stop")
+    if not first <= start < stop:
+        raise ValueError(
+            f"start and stop must satisfy {first} <= start < stop; got start={start}, stop={stop}"
+        )
+    inside = (k >= start) & (k < stop)
+    if kind == "power" and iterations is None and inside.any():
+        grid = np.unique(np.round(np.geomspace(start, min(stop, last) - 1, 60)).astype(np.int64))
+        inside = np.isin(k, grid)
+    values = g[inside]
+    keep = np.isfinite(values) & (values > 0)
+    if keep.sum() < 2:
+        raise ValueError("gap must hold at least two positive finite values in the fitting window")
+    x = k[inside][keep].astype(np.float64)
+    x = np.log(x) if kind == "power" else x
+    slope = np.polyfit(x, np.log(values[keep]), 1)[0]
+    return float(np.exp(slope)) if kind == "linear" else float(slope)
+
+
+def running_average(path, *, start: int = 0) -> torch.Tensor:
+    r"""Running averages :math:`\bar\theta_k = \frac{1}{k - s + 1}\sum_{i=s}^{k}\theta_i`, :math:`k \ge s`.
+
+    Polyak–Ruppert averaging: stochastic gradient descent's :math:`O(1/\sqrt k)` guarantee
+    on convex problems, and the :math:`O(1/k)` rate of constant-step SGD on least squares,
+    hold for these averages, not for the last iterate. ``start`` (:math:`s`) skips a
+    burn-in; the first ``start`` rows are the iterates themselves.
+
+    Args:
+        path: stacked iterates, shape ``(K + 1, ...)`` as returned by :func:`sgd`.
+        start: the first iterate of the average, ``0 <= start <= K``.
+
+    Returns:
+        A tensor of the same shape and dtype as ``path``.
+
+    Introduced in Chapter 8 (convergence properties, "SGD: the step schedule decides").
+    """
+    path = as_float_tensor(path, "path")
+    if path.ndim < 1 or path.shape[0] == 0:
+        raise ValueError(f"path must hold at least one iterate along dimension 0; got {tuple(path.shape)}")
+    start = _check_index(start, "start")
+    if not 0 <= start < path.shape[0]:
+        raise ValueError(f"start must be in [0, {path.shape[0] - 1}] (the iterates of path); got {start}")
+    tail = path[start:]
+    counts = torch.arange(1, tail.shape[0] + 1, dtype=path.dtype, device=path.device)
+    averaged = tail.cumsum(0) / counts.reshape(-1, *([1] * (path.ndim - 1)))
+    return torch.cat([path[:start], averaged])
