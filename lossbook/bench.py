@@ -39,6 +39,8 @@ __all__ = [
     "CASES",
     "TARGETS",
     "Case",
+    "cases_for",
+    "count_operators",
     "load_results",
     "main",
     "over_target",
@@ -747,6 +749,48 @@ def run_case(case: Case, device: torch.device, repeats: int) -> dict:
 # The targets the book sets the losses of Chapters 2-4: at most this ratio to the built-in.
 TARGETS = {"large": 1.2, "small": 2.0}
 TARGET_MODULES = ("regression.", "classification.", "probabilistic.")
+
+
+def cases_for(results: list[dict]) -> list[Case]:
+    """The benchmark cases that produced ``results`` (matched by name and size).
+
+    Examples:
+        >>> from lossbook.bench import cases_for
+        >>> [(c.name, c.size) for c in cases_for([{"name": "regression.mse", "size": "small"}])]
+        [('regression.mse', 'small')]
+    """
+    if not CASES:
+        CASES.extend(_cases())
+    wanted = {(r["name"], r["size"]) for r in results}
+    return [c for c in CASES if (c.name, c.size) in wanted]
+
+
+def count_operators(fn, inputs) -> int:
+    """How many ATen operators one forward call ``fn(*inputs)`` dispatches.
+
+    At a small batch the time of a loss is mostly its number of operators, each a few
+    microseconds of dispatch and allocation whatever the size of its tensors; this counts
+    them (the forward pass only: the backward pass runs on autograd's own thread).
+
+    Examples:
+        >>> import torch
+        >>> import torch.nn.functional as F
+        >>> from lossbook.bench import count_operators
+        >>> count_operators(F.mse_loss, (torch.zeros(4), torch.ones(4)))
+        1
+    """
+    from torch.utils._python_dispatch import TorchDispatchMode
+
+    class _Count(TorchDispatchMode):
+        n = 0
+
+        def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+            self.n += 1
+            return func(*args, **(kwargs or {}))
+
+    with torch.no_grad(), _Count() as counter:
+        fn(*inputs)
+    return counter.n
 
 
 def load_results(path) -> dict:
