@@ -340,6 +340,14 @@ def fit_rate(gap, *, kind: str, start: int | None = None, stop: int | None = Non
             shape or not increasing, or fewer than two positive finite gaps in the window.
 
     Introduced in Chapter 8 (convergence properties, "rates and how to measure them").
+
+    Examples:
+        >>> import torch
+        >>> from lossbook.optim import fit_rate
+        >>> round(fit_rate(0.5 ** torch.arange(20.0), kind="linear"), 6)  # halves every step
+        0.5
+        >>> round(fit_rate([1.0, 1 / 2, 1 / 3, 1 / 4], kind="power", iterations=[1, 2, 3, 4]), 6)
+        -1.0
     """
     if kind not in RATE_KINDS:
         raise ValueError(f"kind must be one of {RATE_KINDS}; got {kind!r}")
@@ -394,6 +402,14 @@ def running_average(path, *, start: int = 0) -> torch.Tensor:
         A tensor of the same shape and dtype as ``path``.
 
     Introduced in Chapter 8 (convergence properties, "SGD: the step schedule decides").
+
+    Examples:
+        >>> import torch
+        >>> from lossbook.optim import running_average
+        >>> running_average(torch.tensor([[1.0], [3.0], [5.0]]))
+        tensor([[1.],
+                [2.],
+                [3.]])
     """
     path = as_float_tensor(path, "path")
     if path.ndim < 1 or path.shape[0] == 0:
