@@ -828,7 +828,7 @@ def with_target(results: list[dict]) -> list[dict]:
 
 
 def over_target(results: list[dict]) -> list[dict]:
-    """The results of :func:`with_target` whose ratio exceeds :data:`TARGETS` for their size.
+    """The results of :func:`with_target` whose ratio exceeds ``TARGETS`` for their size.
 
     Examples:
         >>> from lossbook.bench import over_target
@@ -866,7 +866,7 @@ def results_table(results: list[dict]) -> str:
 def plot_ratios(results: list[dict], axes=None):
     """Bar charts of the ratio (lossbook / peer) per loss, large inputs left, small batches right.
 
-    A dashed line marks each size's target for the losses of Chapters 2-4 (:data:`TARGETS`);
+    A dashed line marks each size's target for the losses of Chapters 2-4 (``TARGETS``);
     the ratio axis is logarithmic, so twice as slow and twice as fast are the same distance
     from 1. Returns the axes.
 

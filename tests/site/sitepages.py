@@ -86,7 +86,7 @@ RAW_MARKUP = re.compile(
     re.M,
 )
 # Code cells, their outputs and literal code are shown as written: markup there is an example.
-VERBATIM = "pre, code, kbd, samp, div.cell_input, div.cell_output, div.highlight, div.output"
+VERBATIM = "pre, code, kbd, samp, div.cell_input, div.cell_output, div.highlight, div.output, dt.sig"
 
 
 def prose_text(page_soup: BeautifulSoup) -> list[str]:
@@ -114,7 +114,7 @@ def raw_markup(page_soup: BeautifulSoup) -> list[str]:
 
 
 # A number as a program prints it: 1e-05, 2.265e+11, 1.80E-03.
-E_NOTATION = re.compile(r"(?<![\w.])[-−]?\d+(?:\.\d+)?[eE][-+−]?\d+(?![\w.])")
+E_NOTATION = re.compile(r"(?<![\w.#])[-−]?\d+(?:\.\d+)?[eE][-+−]?\d+(?![\w.])")
 
 
 def e_notation(page_soup: BeautifulSoup) -> list[str]:
