@@ -449,11 +449,11 @@ class SinkhornConvergenceWarning(RuntimeWarning):
 class SinkhornResult(NamedTuple):
     r"""What :func:`sinkhorn` returns with ``return_info=True``, a named tuple of five fields:
 
-    cost: the transport cost :math:`\langle \Pi, C\rangle` (a scalar tensor).
-    plan: the plan :math:`\Pi`, shape ``(n, m)``.
-    iterations: the (f, g) updates run at the requested ``epsilon`` (after the warm start).
-    marginal_error: :math:`\|\Pi 1 - a\|_1 + \|\Pi^\top 1 - b\|_1` of the returned plan.
-    converged: whether it stopped on ``tol`` (``False``: on ``max_iter``, with a warning).
+    - ``cost``, the transport cost :math:`\langle \Pi, C\rangle` (a scalar tensor);
+    - ``plan``, the plan :math:`\Pi`, shape ``(n, m)``;
+    - ``iterations``, the (f, g) updates run at the requested ``epsilon`` (after the warm start);
+    - ``marginal_error``, :math:`\|\Pi 1 - a\|_1 + \|\Pi^\top 1 - b\|_1` of the returned plan;
+    - ``converged``, whether it stopped on ``tol`` (``False``: on ``max_iter``, with a warning).
     """
 
     cost: torch.Tensor
