@@ -30,6 +30,8 @@ def _script():
 
 student = _script()
 NOTEBOOKS = student.notebooks()
+# The chapters' notebooks carry exercises; an appendix notebook (the performance page) has none.
+CHAPTER_NOTEBOOKS = [p for p in NOTEBOOKS if p.parent.name != "appendix"]
 EXERCISE_LABEL = re.compile(r"^(?:`{3,}|:{3,})\{exercise\}[^\n]*\n(?::[a-z-]+:[^\n]*\n)*?:label: (\S+)", re.M)
 
 
@@ -104,7 +106,15 @@ def test_solution_code_is_removed_but_what_later_cells_need_stays():
     assert out == ["a = 1", "shared = 2", "total = shared * 3\nprint(total)"]
 
 
-@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.relative_to(ROOT / "book").as_posix())
+def test_an_appendix_notebook_has_no_solution_to_hide(pairs):
+    appendix = [p for p in NOTEBOOKS if p not in CHAPTER_NOTEBOOKS]
+    assert appendix, "the performance appendix is a notebook"
+    for path in appendix:
+        book, handout = pairs[path]
+        assert "{solution}" not in _markdown(book) and "{solution}" not in _markdown(handout)
+
+
+@pytest.mark.parametrize("path", CHAPTER_NOTEBOOKS, ids=lambda p: p.relative_to(ROOT / "book").as_posix())
 def test_every_exercise_kept_and_no_solution_survives(path, pairs):
     book, handout = pairs[path]
     markdown = [c.source for c in book.cells if c.cell_type == "markdown"]
@@ -132,7 +142,7 @@ def test_the_detector_finds_a_solution_passage():
     assert any(w in " ".join(_words("Text. " + solution + " More.")) for w in windows(solution))
     assert not any(w in " ".join(_words("an unrelated passage of prose")) for w in windows(solution))
     # on a real notebook: every own passage of its solutions is found in the notebook itself
-    book = nbformat.read(NOTEBOOKS[0], as_version=4)
+    book = nbformat.read(CHAPTER_NOTEBOOKS[0], as_version=4)
     blocks = [
         b for c in book.cells if c.cell_type == "markdown" for b in student.split_solutions(c.source)[1]
     ]
