@@ -696,15 +696,15 @@ def sinkhorn(
     Measured in float64 with ``tol=1e-9`` and the default ``max_iter`` on squared-Euclidean costs
     between random points of the unit square, normalised to :math:`\max C = 1` (converged / tried):
 
-    ========================  ======  ======  ======  ======  ======
-    problem                   1e-2    3e-3    1e-3    3e-4    1e-4
-    ========================  ======  ======  ======  ======  ======
-    6 × 5, random weights     40/40   40/40   40/40   39/40   39/40
-    30 × 30, random weights   20/20   20/20   20/20   20/20   17/20
-    100 × 100, random weights 6/6     6/6     6/6     6/6     5/6
-    30 × 30, uniform          20/20   16/20   1/20    1/20    5/20
-    100 × 100, uniform        6/6     6/6     6/6     0/6     0/6
-    ========================  ======  ======  ======  ======  ======
+    ==========================  ========  ========  ========  ========  ========
+    problem                     10⁻²      3 × 10⁻³  10⁻³      3 × 10⁻⁴  10⁻⁴
+    ==========================  ========  ========  ========  ========  ========
+    6 × 5, random weights       40/40     40/40     40/40     39/40     39/40
+    30 × 30, random weights     20/20     20/20     20/20     20/20     17/20
+    100 × 100, random weights   6/6       6/6       6/6       6/6       5/6
+    30 × 30, uniform            20/20     16/20     1/20      1/20      5/20
+    100 × 100, uniform          6/6       6/6       6/6       0/6       0/6
+    ==========================  ========  ========  ========  ========  ========
 
     (columns: :math:`\varepsilon / \max C`). So: :math:`\varepsilon / \max C \ge 10^{-2}` always
     converged; with non-uniform weights it holds down to :math:`10^{-3}` and mostly to
