@@ -231,6 +231,22 @@ def location_sample(
     raise ValueError(f"kind must be one of 'gaussian', 'laplace', 'lognormal', 'exponential'; got {kind!r}")
 
 
+def house_prices(dtype: torch.dtype = torch.float64) -> torch.Tensor:
+    """The house prices of the MSE section, in dollars: 99 homes spread evenly from $200K to $300K
+    and one $5M mansion, the outlier that dominates the mean squared error.
+
+    Introduced in Chapter 2 (mean squared error: the house-price example); the comparison of
+    regression losses quotes it again.
+
+    Examples:
+        >>> from lossbook.data import house_prices
+        >>> prices = house_prices()
+        >>> prices.shape, float(prices.median()), float(prices.max())
+        (torch.Size([100]), 250000.0, 5000000.0)
+    """
+    return torch.cat([torch.linspace(200e3, 300e3, 99, dtype=dtype), torch.tensor([5e6], dtype=dtype)])
+
+
 def conditioned_least_squares(
     n: int,
     d: int,

@@ -1,6 +1,11 @@
 """Helpers for the book's notebooks: gluing computed numbers into the prose, showing code.
 
-The book quotes every number from a computation with myst-nb's ``glue``. The test
+The book quotes every number from a computation with myst-nb's ``glue``, and the prose
+shows it with the ``{eval}`` role on :data:`glued`: ``{eval}`glued.key``` (a formatted
+:class:`Number`) or ``{eval}`f"{glued.key:.3f}"```. JupyterLab (with jupyterlab-myst)
+evaluates that expression in the running kernel, so a learner sees the value, not its key;
+``scripts/run-notebooks.py`` stores each result in the markdown cell, where the website's
+build reads it (``_ext/stored_eval.py``) and the tests check it against a fresh run. The test
 suite re-executes each notebook and compares the glued values with the stored ones
 *exactly*, so a float must not carry digits that depend on the machine: the last
 bits of a parallel sum, a BLAS kernel or an iterative solver change with the thread
@@ -15,14 +20,18 @@ import ast
 import inspect
 import math
 import numbers
+import re
 import textwrap
 
 from ._validation import check_positive_int
 
 __all__ = [
+    "Glued",
     "Number",
     "format_number",
     "glue",
+    "glued",
+    "eval_expressions",
     "quote",
     "round_decimals",
     "round_significant",
@@ -90,7 +99,67 @@ def glue(name: str, value: object, display: bool = False, *, digits: int = 8) ->
     """
     from myst_nb import glue as _glue
 
-    _glue(name, _plain(value, digits), display=display)
+    value = _plain(value, digits)
+    _glue(name, value, display=display)
+    glued._values[name] = value
+
+
+class Glued:
+    """Every value glued in this Python process, by name: ``glued.key`` is what ``glue("key", …)`` stored.
+
+    The prose quotes a computed value as ``{eval}`glued.key``` or, with a format spec,
+    ``{eval}`f"{glued.key:.4f}"```: the same value, rounded the same way, as the glued output
+    that the tests compare. A name that nothing has glued yet is an ``AttributeError`` that
+    says so. Introduced in the preface (:doc:`/book/intro`).
+
+    Examples:
+        >>> from lossbook.notebook import glue, glued
+        >>> glue("ratio", 2 / 3, digits=3)
+        >>> glued.ratio
+        0.667
+        >>> f"{glued.ratio:.2f}"
+        '0.67'
+    """
+
+    def __init__(self) -> None:
+        self._values: dict[str, object] = {}
+
+    def __getattr__(self, name: str) -> object:
+        if name.startswith("__"):
+            raise AttributeError(name)
+        try:
+            return self._values[name]
+        except KeyError:
+            raise AttributeError(
+                f"nothing is glued under {name!r} yet: run the cell that glues it first"
+            ) from None
+
+    def __dir__(self) -> list[str]:
+        return sorted(self._values)
+
+    def __repr__(self) -> str:
+        return f"<glued values: {', '.join(sorted(self._values)) or 'none yet'}>"
+
+
+#: The values glued so far (see :class:`Glued`); the prose's ``{eval}`` roles read them.
+glued = Glued()
+
+_EVAL_ROLE = re.compile(r"\{eval\}`([^`]+)`")
+
+
+def eval_expressions(markdown: str) -> list[str]:
+    """The expressions of the ``{eval}`` roles in a markdown cell's source, in order, repeats kept.
+
+    This is the list JupyterLab (jupyterlab-myst) evaluates when the cell is run, and the
+    order in which ``scripts/run-notebooks.py`` stores their results in the cell's
+    ``user_expressions`` metadata.
+
+    Examples:
+        >>> from lossbook.notebook import eval_expressions
+        >>> eval_expressions('The gap is {eval}`glued.gap` and {eval}`f"{glued.r:.2f}"`.')
+        ['glued.gap', 'f"{glued.r:.2f}"']
+    """
+    return _EVAL_ROLE.findall(markdown)
 
 
 # Output metadata that marks a glued value as formatted by :func:`format_number`.

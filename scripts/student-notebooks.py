@@ -8,8 +8,9 @@ a Markdown cell left empty by that. A number that the notebook computes only for
 (a glue key that only solutions quote) is not glued either: its ``glue(...)`` call is removed,
 so nothing of the solution survives in the code. The computation that produced the number stays,
 so every later cell still finds the variables it needs and the notebook runs top to bottom.
-The notebooks are written without outputs (a learner runs them: outputs of the instructor's run
-could carry a solution's numbers), with the book's kernelspec.
+The notebooks are written without outputs and without the stored results of the prose's
+``{eval}`` roles (a learner runs them: the instructor's run could carry a solution's numbers),
+with the book's kernelspec.
 
 The student website (``make student``) publishes them and points each page's download button at
 its student notebook (``_ext/offline_site.py``).
@@ -25,10 +26,23 @@ from pathlib import Path
 import nbformat
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from lossbook.notebook import eval_expressions  # noqa: E402
+
 BOOK = ROOT / "book"
 OPENING = re.compile(r"^(`{3,}|:{3,})\{solution\}")
 KERNELSPEC = {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"}
 GLUE_ROLE = re.compile(r"\{glue(?::[a-z]+)?\}`([^`:]+)")
+GLUED_KEY = re.compile(r"\bglued\.(\w+)")
+
+
+def quoted_keys(markdown: str) -> set[str]:
+    """The glue keys that ``markdown`` quotes: ``{eval}`glued.key``` (and glue roles of .md pages)."""
+    keys = set(GLUE_ROLE.findall(markdown))
+    for expression in eval_expressions(markdown):
+        keys |= set(GLUED_KEY.findall(expression))
+    return keys
 
 
 def notebooks() -> list[Path]:
@@ -73,9 +87,9 @@ def solution_only_keys(nb) -> set[str]:
         if cell.cell_type != "markdown":
             continue
         kept, solutions = split_solutions(cell.source)
-        elsewhere |= set(GLUE_ROLE.findall(kept))
+        elsewhere |= quoted_keys(kept)
         for block in solutions:
-            in_solutions |= set(GLUE_ROLE.findall(block))
+            in_solutions |= quoted_keys(block)
     # A key quoted by another page (the verified-claims appendix) is not the solution's alone.
     pages = "".join(p.read_text(encoding="utf-8") for p in BOOK.rglob("*.md"))
     return {k for k in in_solutions - elsewhere if k not in pages}
@@ -166,6 +180,9 @@ def student_notebook(nb):
     for cell in out.cells:
         if cell.cell_type == "markdown":
             cell.source, _ = split_solutions(cell.source)
+            # the values the instructor's run stored for the prose's {eval} roles go too: the
+            # learner's run computes them (and they could carry a solution's numbers)
+            cell.metadata.pop("user_expressions", None)
         if cell.source.strip():
             cells.append(cell)
     out.cells = cells

@@ -3,8 +3,9 @@
 No solution text survives: every eight-word run of a solution that occurs nowhere else in its
 notebook is looked for in the whole student notebook (Markdown, code, metadata). No solution
 code survives: a number glued only for a solution is neither glued nor computed nor printed.
-They run: a student notebook whose code differs from the book's is re-executed here (the others
-have exactly the book's code, which the notebook tests re-execute).
+They run: a student notebook whose code differs from the book's is re-executed here, with its
+prose's ``{eval}`` roles evaluated in order as JupyterLab does (the others have exactly the
+book's code, which the notebook tests re-execute). They carry no stored results of those roles.
 """
 
 from __future__ import annotations
@@ -15,7 +16,6 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from nbclient import NotebookClient
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -29,6 +29,10 @@ def _script():
 
 
 student = _script()
+# The book's executor, which also evaluates the prose's {eval} roles as JupyterLab does.
+_spec = importlib.util.spec_from_file_location("run_notebooks", ROOT / "scripts" / "run-notebooks.py")
+run_notebooks = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(run_notebooks)
 NOTEBOOKS = student.notebooks()
 # The chapters' notebooks carry exercises; an appendix notebook (the performance page) has none.
 CHAPTER_NOTEBOOKS = [p for p in NOTEBOOKS if p.parent.name != "appendix"]
@@ -134,6 +138,9 @@ def test_every_exercise_kept_and_no_solution_survives(path, pairs):
         assert key not in nbformat.writes(handout), f"the solution-only glue key {key!r} survives"
     code = [c for c in handout.cells if c.cell_type == "code"]
     assert all(c.outputs == [] and c.execution_count is None for c in code)
+    # nor the values the instructor's run stored for the prose's {eval} roles: the learner's computes them
+    assert any("user_expressions" in c.metadata for c in book.cells)
+    assert not any("user_expressions" in c.metadata for c in handout.cells)
     assert handout.metadata["kernelspec"]["name"] == "python3"
 
 
@@ -165,8 +172,10 @@ def test_student_notebooks_with_other_code_still_run(pairs, tmp_path):
     changed = _changed(pairs)
     assert len(changed) < len(pairs), "only notebooks with solution-only numbers lose code"
     for path in changed:
-        nb = pairs[path][1]
-        NotebookClient(
+        nb = nbformat.from_dict(pairs[path][1])
+        # every value the remaining prose quotes is still computed, above it (a failing
+        # {eval} raises, as a failing cell does)
+        run_notebooks.EvalClient(
             nb, kernel_name="python3", timeout=300, resources={"metadata": {"path": str(path.parent)}}
         ).execute()
         errors = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs if o.output_type == "error"]

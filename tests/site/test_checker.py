@@ -101,6 +101,7 @@ MARKUP_PAGES = {
     "citation": "<p>As shown by {cite:p}`huber1964robust`.</p>",
     "colon-fence": "<p>:::{admonition} Learning goals</p>",
     "display-math": "<div class='math notranslate nohighlight'>\\[ W = {glue:text}`w` \\]</div>",
+    "eval-unresolved": "<p>The fitted scale is {eval}`f&quot;{glued.lap_scale:.4f}&quot;`.</p>",
 }
 MARKUP_CLEAN = (
     "<p>Glued: 0.2500, math <span class='math'>\\(x^{2}\\)</span>.</p>"
