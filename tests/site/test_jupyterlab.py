@@ -11,8 +11,9 @@ in a real JupyterLab in headless Chromium, twice:
   show the expressions, and after Run ▸ Run All Cells they show the values the kernel
   computed, character for character the stored ones.
 
-Screenshots of both go to ``_build/screenshots`` (``lab-*.png``). Needs Chromium only, not a
-build of the website, so it also runs without ``--site``.
+Screenshots of both go to ``_build/screenshots`` (``lab-*.png``). It needs Chromium, not the
+website; it runs with the other site tests (``make test``'s last step, given ``--site``), not a
+second time in the unit-test run before it.
 """
 
 from __future__ import annotations
@@ -68,7 +69,9 @@ def missing_values(state: dict, expected: dict[int, list[str]]) -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def lab(tmp_path_factory):
+def lab(request, tmp_path_factory):
+    if request.config.getoption("--site", default=None) is None:
+        pytest.skip("runs with the site tests: pytest tests/site --site _build/html (make test does)")
     if find_chromium() is None:
         pytest.skip("Chromium not found: run scripts/install-browser.sh or set CHROMIUM")
     root = tmp_path_factory.mktemp("lab")
