@@ -204,7 +204,7 @@ class TestTrain:
                 loss.backward()
                 opt.step()
                 s.step()
-                losses.append(float(loss))
+                losses.append(float(loss.detach()))
             return w, torch.tensor(losses, dtype=torch.float64)
 
         (w1, l1), (w2, l2) = run(False), run(True)
