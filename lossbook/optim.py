@@ -8,6 +8,12 @@ when only the fitted parameters matter, and :func:`linear_svm_dual` solves the S
 quadratic programme with SciPy. :func:`fit_rate` measures the rate a trajectory converges
 at, and :func:`running_average` forms the averaged iterates whose guarantees differ from the
 last iterate's (both introduced in Chapter 8, convergence properties).
+
+The notebooks' other shared loops live here too: :func:`fit_linear` (a linear model fitted
+exactly by :func:`lbfgs`), :func:`train` (a fixed number of updates of a torch optimiser, the
+training loop of every small model in the book), and the full-batch objective and gradient of
+a linear model, :func:`linear_objective`, :func:`linear_gradient` and
+:func:`autograd_gradient`, that the first-order loops take.
 """
 
 from __future__ import annotations
@@ -20,13 +26,18 @@ import torch
 from ._validation import as_float_tensor, check_positive, check_positive_int
 
 __all__ = [
+    "autograd_gradient",
+    "fit_linear",
     "fit_rate",
     "gradient_descent",
     "lbfgs",
+    "linear_gradient",
+    "linear_objective",
     "linear_svm_dual",
     "running_average",
     "sgd",
     "subgradient_method",
+    "train",
 ]
 
 RATE_KINDS = ("linear", "power")
@@ -46,6 +57,22 @@ def _check_index(value: object, name: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
         raise TypeError(f"{name} must be an int; got {type(value).__name__}")
     return value
+
+
+def _check_params(params) -> list[torch.Tensor]:
+    params = list(params)
+    if not params or not all(isinstance(t, torch.Tensor) and t.requires_grad for t in params):
+        raise ValueError("params must be a non-empty sequence of tensors with requires_grad=True")
+    return params
+
+
+def _check_design(x, y) -> tuple[torch.Tensor, torch.Tensor]:
+    x, y = as_float_tensor(x, "x"), as_float_tensor(y, "y")
+    if x.ndim != 2 or y.shape != (x.shape[0],):
+        raise ValueError(
+            f"x must have shape (n, d) and y shape (n,); got {tuple(x.shape)} and {tuple(y.shape)}"
+        )
+    return x, y
 
 
 def _step_at(step: StepSize, k: int) -> float:
@@ -211,9 +238,7 @@ def lbfgs(
         >>> a.detach()
         tensor([1.0000, 2.0000], dtype=torch.float64)
     """
-    params = list(params)
-    if not params or not all(isinstance(t, torch.Tensor) and t.requires_grad for t in params):
-        raise ValueError("params must be a non-empty sequence of tensors with requires_grad=True")
+    params = _check_params(params)
     max_iter = check_positive_int(max_iter, "max_iter")
     tolerance_grad = check_positive(tolerance_grad, "tolerance_grad")
     tolerance_change = check_positive(tolerance_change, "tolerance_change")
@@ -234,6 +259,216 @@ def lbfgs(
     opt.step(closure)
     with torch.no_grad():
         return float(objective())
+
+
+def fit_linear(
+    loss: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
+    x: torch.Tensor,
+    y: torch.Tensor,
+    *,
+    max_iter: int = 200,
+    tolerance_grad: float = 1e-10,
+    tolerance_change: float = 1e-9,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    r"""Fit a linear model :math:`s = x w + b` by minimising ``loss(x @ w + b, y)`` with :func:`lbfgs`.
+
+    The book's way to compare losses by their *minimisers* on one data set: each loss fits
+    the same linear scorer from the same start, :math:`w = 0`, :math:`b = 0` (in ``x``'s
+    dtype and on its device), to convergence.
+
+    Args:
+        loss: ``loss(score, y)``, a scalar: the mean loss of the scores ``x @ w + b``
+            (shape ``(n,)``) against ``y``.
+        x: features, shape ``(n, d)``, floating point.
+        y: targets, passed to ``loss`` as they are.
+        max_iter, tolerance_grad, tolerance_change: :func:`lbfgs`'s settings.
+
+    Returns:
+        ``(w, b)``, detached: ``w`` of shape ``(d,)`` and the scalar ``b``.
+
+    Introduced in Chapter 3 (focal loss, "an imbalanced experiment").
+
+    Examples:
+        >>> import torch
+        >>> from lossbook.optim import fit_linear
+        >>> x = torch.tensor([[0.0], [1.0], [2.0]], dtype=torch.float64)
+        >>> y = torch.tensor([1.0, 3.0, 5.0], dtype=torch.float64)
+        >>> w, b = fit_linear(lambda s, t: ((s - t) ** 2).mean(), x, y, tolerance_change=1e-14)
+        >>> round(float(w[0]), 8), round(float(b), 8)
+        (2.0, 1.0)
+    """
+    x = as_float_tensor(x, "x")
+    if x.ndim != 2:
+        raise ValueError(f"x must have shape (n, d); got {tuple(x.shape)}")
+    w = torch.zeros(x.shape[1], dtype=x.dtype, device=x.device, requires_grad=True)
+    b = torch.zeros((), dtype=x.dtype, device=x.device, requires_grad=True)
+    lbfgs(
+        lambda: loss(x @ w + b, y),
+        [w, b],
+        max_iter=max_iter,
+        tolerance_grad=tolerance_grad,
+        tolerance_change=tolerance_change,
+    )
+    return w.detach(), b.detach()
+
+
+def train(
+    loss_fn: Callable[[int], torch.Tensor],
+    params,
+    *,
+    steps: int,
+    lr: float,
+    optimizer: Callable[..., torch.optim.Optimizer] = torch.optim.Adam,
+    scheduler: Callable[[torch.optim.Optimizer], object] | None = None,
+) -> torch.Tensor:
+    r"""Train ``params`` by ``steps`` updates of a torch optimiser, ``loss_fn(k)`` the loss of update ``k``.
+
+    The training loop of the book's small models: each update evaluates ``loss_fn(k)``
+    (which draws the batch of step ``k``, if there is one), zeroes the gradients,
+    back-propagates and steps the optimiser, then the learning-rate ``scheduler`` if one
+    is given. Whatever an experiment records along the way (a held-out metric every ten
+    steps, the parts of a composite loss) ``loss_fn`` records itself.
+
+    Args:
+        loss_fn: ``loss_fn(k)`` for ``k = 0, ..., steps - 1``, a scalar tensor that depends
+            on ``params``.
+        params: the leaf tensors to train (``requires_grad=True``), updated in place, e.g.
+            ``net.parameters()``.
+        steps: the number of updates (0 for none).
+        lr: the learning rate.
+        optimizer: the optimiser's class, called as ``optimizer(params, lr=lr)``
+            (default :class:`torch.optim.Adam`).
+        scheduler: optionally ``scheduler(opt)``, a learning-rate scheduler of the
+            optimiser, stepped after every update.
+
+    Returns:
+        The loss of each update, before that update, as a float64 CPU tensor of shape
+        ``(steps,)``.
+
+    Introduced in Chapter 3 (label smoothing, "does smoothing improve calibration?").
+
+    Examples:
+        >>> import torch
+        >>> from lossbook.optim import train
+        >>> a = torch.zeros(1, dtype=torch.float64, requires_grad=True)
+        >>> train(lambda k: ((a - 1.0) ** 2).sum(), [a], steps=3, lr=0.25, optimizer=torch.optim.SGD)
+        tensor([1.0000, 0.2500, 0.0625], dtype=torch.float64)
+        >>> a.detach()
+        tensor([0.8750], dtype=torch.float64)
+    """
+    steps = _check_steps(steps)
+    params = _check_params(params)
+    lr = check_positive(lr, "lr")
+    opt = optimizer(params, lr=lr)
+    sched = scheduler(opt) if scheduler is not None else None
+    losses = []
+    for k in range(steps):
+        loss = loss_fn(k)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        if sched is not None:
+            sched.step()
+        losses.append(float(loss.detach()))
+    return torch.tensor(losses, dtype=torch.float64)
+
+
+# --------------------------------------------------------------------------- full-batch objectives
+
+
+def linear_objective(loss: Callable[..., torch.Tensor], x: torch.Tensor, y: torch.Tensor, **loss_options):
+    r"""The empirical risk of a linear model, :math:`F(\theta) = \frac1n \sum_i \ell(\theta^\top x_i, y_i)`.
+
+    Returns the function :math:`F` that the first-order loops and the rate experiments
+    evaluate: it takes :math:`\theta` of shape ``(..., d)`` (one parameter vector, or a
+    stack of them, e.g. the iterates of a path or parallel runs) and returns :math:`F` of
+    each, shape ``(...)``.
+
+    Args:
+        loss: a lossbook loss ``loss(input, target, reduction=..., **loss_options)``.
+        x: features, shape ``(n, d)``.
+        y: targets, shape ``(n,)``.
+        **loss_options: further arguments of ``loss`` (e.g. ``delta=1.0``).
+
+    Introduced in Chapter 1 (gradient-based optimisation); batched in Chapter 8.
+
+    Examples:
+        >>> import torch
+        >>> from lossbook import regression
+        >>> from lossbook.optim import linear_objective
+        >>> x = torch.tensor([[1.0, 0.0], [0.0, 2.0]])
+        >>> F = linear_objective(regression.mse, x, torch.tensor([1.0, 1.0]))
+        >>> F(torch.tensor([1.0, 0.5]))
+        tensor(0.)
+        >>> F(torch.zeros(3, 2))  # three parameter vectors at once
+        tensor([1., 1., 1.])
+    """
+    x, y = _check_design(x, y)
+
+    def objective(theta):
+        z = theta @ x.T
+        return loss(z, y.expand_as(z), reduction="none", **loss_options).mean(-1)
+
+    return objective
+
+
+def linear_gradient(loss_grad: Callable[..., torch.Tensor], x: torch.Tensor, y: torch.Tensor, **loss_options):
+    r"""The gradient of :func:`linear_objective`'s risk, :math:`\frac1n X^\top \ell'(X\theta, y)`.
+
+    The chain rule applied to :math:`F(\theta) = \frac1n \sum_i \ell(\theta^\top x_i, y_i)`.
+
+    Args:
+        loss_grad: a loss's closed-form gradient of the *summed* loss with respect to its
+            input, ``loss_grad(input, target, **loss_options)`` (e.g. ``regression.mse_grad``).
+        x: features, shape ``(n, d)``.
+        y: targets, shape ``(n,)``.
+        **loss_options: further arguments of ``loss_grad``.
+
+    Returns:
+        The function :math:`\theta \mapsto \nabla F(\theta)` for one :math:`\theta` of
+        shape ``(d,)``.
+
+    Introduced in Chapter 8 (convergence properties, "rates and how to measure them").
+
+    Examples:
+        >>> import torch
+        >>> from lossbook import regression
+        >>> from lossbook.optim import linear_gradient
+        >>> x = torch.tensor([[1.0, 0.0], [0.0, 2.0]])
+        >>> linear_gradient(regression.mse_grad, x, torch.tensor([1.0, 1.0]))(torch.zeros(2))
+        tensor([-1., -2.])
+    """
+    x, y = _check_design(x, y)
+
+    def gradient(theta):
+        return x.T @ loss_grad(x @ theta, y, **loss_options) / len(y)
+
+    return gradient
+
+
+def autograd_gradient(objective: Callable[[torch.Tensor], torch.Tensor]):
+    r"""The gradient of ``objective`` by autograd, as a function :math:`\theta \mapsto \nabla F(\theta)`.
+
+    For a batched objective (one value per leading index of :math:`\theta`) it returns
+    the gradient of each, as the gradient of their sum. The gradient a first-order loop
+    needs where no closed form is written down (a composite loss, a custom backward under
+    test), and the reference a closed form is checked against.
+
+    Introduced in Chapter 8 (convergence properties, "rates and how to measure them").
+
+    Examples:
+        >>> import torch
+        >>> from lossbook.optim import autograd_gradient
+        >>> autograd_gradient(lambda t: (t**2).sum(-1))(torch.tensor([1.0, -2.0]))
+        tensor([ 2., -4.])
+    """
+
+    def gradient(theta):
+        theta = torch.as_tensor(theta).detach().requires_grad_(True)
+        (g,) = torch.autograd.grad(objective(theta).sum(), theta)
+        return g
+
+    return gradient
 
 
 def linear_svm_dual(x, y, *, C: float, tol: float = 1e-12):

@@ -7,7 +7,9 @@ kept, every solution is removed (not hidden) — each ``{solution}`` block of a 
 a Markdown cell left empty by that. A number that the notebook computes only for a solution
 (a glue key that only solutions quote) is not glued either: its ``glue(...)`` call is removed,
 so nothing of the solution survives in the code. The computation that produced the number stays,
-so every later cell still finds the variables it needs and the notebook runs top to bottom.
+so every later cell still finds the variables it needs and the notebook runs top to bottom. A code
+cell that is a solution's computation itself (tagged ``solution``, the code its solution shows
+and asserts) is removed whole.
 The notebooks are written without outputs and without the stored results of the prose's
 ``{eval}`` roles (a learner runs them: the instructor's run could carry a solution's numbers),
 with the book's kernelspec.
@@ -33,6 +35,7 @@ from lossbook.notebook import eval_expressions  # noqa: E402
 BOOK = ROOT / "book"
 OPENING = re.compile(r"^(`{3,}|:{3,})\{solution\}")
 KERNELSPEC = {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"}
+SOLUTION_TAG = "solution"  # a code cell that computes a solution, removed whole
 GLUE_ROLE = re.compile(r"\{glue(?::[a-z]+)?\}`([^`:]+)")
 GLUED_KEY = re.compile(r"\bglued\.(\w+)")
 
@@ -166,10 +169,15 @@ def strip_solution_code(sources: list[str], keys: set[str]) -> list[str]:
     return out
 
 
+def _is_solution_cell(cell) -> bool:
+    return cell.cell_type == "code" and SOLUTION_TAG in cell.metadata.get("tags", [])
+
+
 def student_notebook(nb):
     """A copy of ``nb`` without solutions, the code that only serves them, and outputs."""
     keys = solution_only_keys(nb)
     out = nbformat.from_dict(nb)
+    out.cells = [c for c in out.cells if not _is_solution_cell(c)]
     code = [c for c in out.cells if c.cell_type == "code"]
     for cell, source in zip(code, strip_solution_code([c.source for c in code], keys), strict=True):
         cell.source = source

@@ -1,4 +1,4 @@
-"""Chapter 8: measuring convergence rates (`fit_rate`) and averaging iterates (`running_average`)."""
+"""lossbook.optim: measuring rates (Chapter 8); the notebooks' shared fits, training loop and objectives."""
 
 from __future__ import annotations
 
@@ -146,3 +146,132 @@ class TestRunningAverage:
             optim.running_average(torch.zeros(0))
         with pytest.raises(TypeError, match="start"):
             optim.running_average(torch.zeros(5), start=1.0)
+
+
+# --------------------------------------------------------------------------- the notebooks' shared loops
+
+
+def _least_squares(seed=0, n=40, d=3):
+    g = torch.Generator().manual_seed(seed)
+    x = torch.randn(n, d, generator=g, dtype=torch.float64)
+    y = x @ torch.arange(1.0, d + 1, dtype=torch.float64) + 0.1 * torch.randn(
+        n, generator=g, dtype=torch.float64
+    )
+    return x, y
+
+
+class TestFitLinear:
+    def test_least_squares_fit_is_the_normal_equations(self):
+        x, y = _least_squares()
+        w, b = optim.fit_linear(lambda s, t: ((s - t) ** 2).mean(), x, y, tolerance_change=1e-14)
+        ones = torch.cat([x, torch.ones(len(y), 1, dtype=x.dtype)], 1)
+        exact = torch.linalg.lstsq(ones, y[:, None]).solution[:, 0]
+        torch.testing.assert_close(torch.cat([w, b[None]]), exact, atol=1e-8, rtol=0)
+        assert not w.requires_grad and w.shape == (3,) and b.shape == ()
+
+    def test_is_lbfgs_from_zero(self):
+        x, y = _least_squares(1)
+        loss = lambda s, t: torch.nn.functional.softplus(s - t).mean() + 0.1 * (s**2).mean()  # noqa: E731
+        w, b = optim.fit_linear(loss, x, y, max_iter=5)
+        w2 = torch.zeros(3, dtype=torch.float64, requires_grad=True)
+        b2 = torch.zeros((), dtype=torch.float64, requires_grad=True)
+        optim.lbfgs(lambda: loss(x @ w2 + b2, y), [w2, b2], max_iter=5)
+        assert torch.equal(w, w2.detach()) and torch.equal(b, b2.detach())
+
+    def test_rejects_one_dimensional_features(self):
+        with pytest.raises(ValueError, match=r"^x must have shape \(n, d\); got \(3,\)$"):
+            optim.fit_linear(lambda s, t: s.sum(), torch.zeros(3), torch.zeros(3))
+
+
+class TestTrain:
+    def test_is_the_hand_written_loop(self):
+        """The same parameters and losses as zero_grad / backward / step written out, scheduler included."""
+        x, y = _least_squares(2)
+
+        def run(by_hand):
+            w = torch.zeros(3, dtype=torch.float64, requires_grad=True)
+            batch = lambda k: slice(4 * (k % 10), 4 * (k % 10) + 4)  # noqa: E731
+            loss_fn = lambda k: ((x[batch(k)] @ w - y[batch(k)]) ** 2).mean()  # noqa: E731
+            sched = lambda o: torch.optim.lr_scheduler.MultiStepLR(o, [20], gamma=0.1)  # noqa: E731
+            if not by_hand:
+                return w, optim.train(loss_fn, [w], steps=30, lr=0.3, scheduler=sched)
+            opt = torch.optim.Adam([w], lr=0.3)
+            s = sched(opt)
+            losses = []
+            for k in range(30):
+                opt.zero_grad()
+                loss = loss_fn(k)
+                loss.backward()
+                opt.step()
+                s.step()
+                losses.append(float(loss.detach()))
+            return w, torch.tensor(losses, dtype=torch.float64)
+
+        (w1, l1), (w2, l2) = run(False), run(True)
+        assert torch.equal(w1.detach(), w2.detach()) and torch.equal(l1, l2)
+        assert l1.shape == (30,) and l1[-1] < l1[0] / 10
+
+    def test_passes_the_step_and_uses_the_optimiser_class(self):
+        a = torch.zeros(1, dtype=torch.float64, requires_grad=True)
+        seen = []
+
+        def loss_fn(k):
+            seen.append(k)
+            return (a - 1.0).pow(2).sum()
+
+        losses = optim.train(loss_fn, [a], steps=4, lr=0.5, optimizer=torch.optim.SGD)
+        assert seen == [0, 1, 2, 3]
+        # SGD with lr 0.5 on (a - 1)^2 jumps to the minimum in one step
+        assert losses.tolist() == [1.0, 0.0, 0.0, 0.0] and float(a.detach()) == 1.0
+
+    def test_zero_steps_change_nothing(self):
+        a = torch.ones(2, requires_grad=True)
+        assert optim.train(lambda k: a.sum(), [a], steps=0, lr=1.0).shape == (0,)
+        assert torch.equal(a.detach(), torch.ones(2))
+
+    @pytest.mark.parametrize(
+        ("kwargs", "exc", "match"),
+        [
+            ({"steps": -1}, ValueError, "^n_steps must be non-negative"),
+            ({"steps": 1.5}, TypeError, "^n_steps must be an int"),
+            ({"lr": 0.0}, ValueError, "^lr must be positive"),
+            ({"params": [torch.zeros(2)]}, ValueError, "^params must be a non-empty sequence"),
+        ],
+    )
+    def test_rejects(self, kwargs, exc, match):
+        args = {"params": [torch.zeros(2, requires_grad=True)], "steps": 2, "lr": 0.1} | kwargs
+        with pytest.raises(exc, match=match):
+            optim.train(lambda k: args["params"][0].sum(), **args)
+
+
+class TestLinearObjective:
+    def test_objective_gradient_and_autograd_agree(self):
+        from lossbook import regression
+
+        x, y = _least_squares(3)
+        F = optim.linear_objective(regression.huber, x, y, delta=0.5)
+        grad = optim.linear_gradient(regression.huber_grad, x, y, delta=0.5)
+        theta = torch.tensor([0.3, 1.1, 3.2], dtype=torch.float64)
+        torch.testing.assert_close(F(theta), regression.huber(x @ theta, y, delta=0.5))
+        torch.testing.assert_close(optim.autograd_gradient(F)(theta), grad(theta), atol=1e-12, rtol=0)
+
+    def test_a_stack_of_parameters_gives_one_value_and_gradient_each(self):
+        from lossbook import regression
+
+        x, y = _least_squares(4)
+        F = optim.linear_objective(regression.mse, x, y)
+        thetas = torch.randn(5, 2, 3, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+        assert F(thetas).shape == (5, 2)
+        torch.testing.assert_close(F(thetas)[3, 1], F(thetas[3, 1]))
+        g = optim.autograd_gradient(F)(thetas)
+        torch.testing.assert_close(g[3, 1], optim.linear_gradient(regression.mse_grad, x, y)(thetas[3, 1]))
+
+    def test_autograd_gradient_does_not_touch_its_argument(self):
+        theta = torch.tensor([1.0, 2.0], requires_grad=True)
+        g = optim.autograd_gradient(lambda t: (t**3).sum())(theta)
+        assert torch.equal(g, torch.tensor([3.0, 12.0])) and theta.grad is None
+
+    @pytest.mark.parametrize("build", [optim.linear_objective, optim.linear_gradient])
+    def test_rejects_mismatched_shapes(self, build):
+        with pytest.raises(ValueError, match=r"^x must have shape \(n, d\) and y shape \(n,\)"):
+            build(lambda *a, **k: None, torch.zeros(4, 2), torch.zeros(3))

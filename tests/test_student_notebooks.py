@@ -110,6 +110,27 @@ def test_solution_code_is_removed_but_what_later_cells_need_stays():
     assert out == ["a = 1", "shared = 2", "total = shared * 3\nprint(total)"]
 
 
+def test_a_code_cell_tagged_solution_is_removed_whole():
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [
+        nbformat.v4.new_code_cell("x = 1"),
+        nbformat.v4.new_markdown_cell("Exercise."),
+        nbformat.v4.new_code_cell("assert x + 1 == 2", metadata={"tags": ["remove-input", "solution"]}),
+        nbformat.v4.new_code_cell("y = x", metadata={"tags": ["remove-input"]}),
+    ]
+    out = student.student_notebook(nb)
+    assert [c.source for c in out.cells] == ["x = 1", "Exercise.", "y = x"]
+
+
+def test_the_solution_cells_of_the_book_are_gone(pairs):
+    tagged = [p for p in NOTEBOOKS if any(student._is_solution_cell(c) for c in pairs[p][0].cells)]
+    assert tagged, "some solutions carry their computation in a tagged cell"
+    for path in tagged:
+        book, handout = pairs[path]
+        solution_code = [c.source for c in book.cells if student._is_solution_cell(c)]
+        assert not [c for c in handout.cells if c.source in solution_code], path.name
+
+
 def test_an_appendix_notebook_has_no_solution_to_hide(pairs):
     appendix = [p for p in NOTEBOOKS if p not in CHAPTER_NOTEBOOKS]
     assert appendix, "the performance appendix is a notebook"
