@@ -485,6 +485,9 @@ def gradient_penalty(
     non-batch dimensions, with a finite gradient even where the critic's gradient is 0. The
     interpolates are detached from ``real`` and ``fake``: the penalty trains the critic only.
     Multiply by :math:`\lambda` (10 in the paper) and add it to :func:`wgan_critic_loss`.
+    For float16 / bfloat16 samples the norm, its distance to 1 and the reduction are formed in
+    float32 and the result is cast back: near :math:`\|\nabla\| = 1`, where the penalty keeps the
+    critic, a norm rounded to half precision first would leave little of the difference.
 
     Args:
         critic: maps a batch of shape ``real.shape`` to scores of shape ``(n,)`` or ``(n, 1)``.
@@ -518,8 +521,9 @@ def gradient_penalty(
             shape = tuple(scores.shape) if isinstance(scores, torch.Tensor) else type(scores).__name__
             raise ValueError(f"critic must return scores of shape ({n},) or ({n}, 1); got {shape}")
         (grad,) = torch.autograd.grad(scores.sum(), x_hat, create_graph=True)
-    norm = safe_norm(grad.reshape(n, -1), dim=1)
-    return reduce((norm - 1) ** 2, reduction)
+    (grad32,) = upcast(grad)  # half precision: the norm, its distance to 1 and the reduction in float32
+    norm = safe_norm(grad32.reshape(n, -1), dim=1)
+    return reduce((norm - 1) ** 2, reduction).to(grad.dtype)
 
 
 def mode_coverage(samples, centres, *, radius: float, min_count: int = 1) -> tuple[int, float]:

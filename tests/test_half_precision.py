@@ -117,3 +117,42 @@ def test_finite_wherever_the_reduced_loss_is_representable(row, dtype):
         assert not bool(bad.any()), (reduction, ref[bad] if ref.dim() else ref, out)
         checked += int(representable.sum())
     assert checked > 0, "no representable value was checked"
+
+
+@pytest.mark.parametrize(
+    ("dtype", "slopes", "n"),
+    [
+        # ||w|| = 180.3: each penalty is 3.2 × 10⁴ (float16 holds up to 65504), their sum over
+        # 4 examples 1.3 × 10⁵ is not, their mean is
+        (torch.float16, (120.0, 90.0, 100.0), 4),
+        # ||w|| = 5 × 10¹⁸: each penalty is 2.5 × 10³⁷, the mean of 8 is representable
+        (torch.bfloat16, (3e18, 4e18, 0.0), 8),
+        # ||w|| close to 1, where WGAN-GP keeps it: rounding the norm to the half dtype before
+        # subtracting 1 leaves nothing of the difference; float32 keeps it
+        (torch.float16, (0.6, 0.82), 4),
+        (torch.float16, (0.3, 0.4, 0.5, 0.72), 4),
+        (torch.bfloat16, (0.6, 0.8), 4),
+        (torch.bfloat16, (0.3, 0.4, 0.5, 0.7), 4),
+    ],
+)
+def test_gradient_penalty_is_formed_in_float32(dtype, slopes, n):
+    from lossbook.generative import gradient_penalty
+
+    w = torch.tensor(slopes, dtype=dtype)
+
+    def critic(x):  # a linear critic: its gradient is w at every interpolate
+        return (x * w).sum(dim=1)
+
+    real, fake = torch.zeros(n, len(slopes), dtype=dtype), torch.ones(n, len(slopes), dtype=dtype)
+    exact = (torch.linalg.vector_norm(w.to(F64)) - 1) ** 2
+    for reduction, expected in (("mean", exact), ("none", exact.expand(n)), ("sum", n * exact)):
+        out = gradient_penalty(
+            critic, real, fake, reduction=reduction, generator=torch.Generator().manual_seed(0)
+        )
+        assert out.dtype == dtype
+        if float(expected.max()) < 0.9 * torch.finfo(dtype).max:
+            assert bool(torch.isfinite(out).all()), (reduction, out)
+            # the float64 value of the same (rounded) slopes, rounded once to the half dtype
+            torch.testing.assert_close(out.to(F64), expected.to(dtype).to(F64), rtol=1e-2, atol=0)
+        else:  # the sum of float16 penalties is beyond float16 itself
+            assert bool(torch.isinf(out).all())

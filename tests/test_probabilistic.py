@@ -453,6 +453,25 @@ class TestSinkhorn:
         torch.testing.assert_close(fast.plan, ref.plan, atol=1e-11, rtol=0)
         torch.testing.assert_close(fast.cost, ref.cost, atol=1e-11, rtol=0)
 
+    @pytest.mark.parametrize("seed", [0, 1, 29])
+    def test_fast_form_equals_the_reference_form_with_epsilon_scaling(self, seed):
+        c, a, b = self.weighted(7, 6, seed=seed)
+        epsilon = 1e-3 * float(c.max())  # below 3e-3 (max C - min C): the fast form scales too
+        assert pb._scaling_stages(c, epsilon, True) == pb._epsilon_schedule(c, epsilon, True) != []
+        fast = pb.sinkhorn(c, a, b, epsilon=epsilon, tol=1e-12, return_info=True)
+        ref = pb.sinkhorn_reference(c, a, b, epsilon=epsilon, tol=1e-12, return_info=True)
+        assert fast.converged and ref.converged
+        torch.testing.assert_close(fast.plan, ref.plan, atol=1e-11, rtol=0)
+        torch.testing.assert_close(fast.cost, ref.cost, atol=1e-11, rtol=0)
+
+    def test_epsilon_scaling_only_below_its_threshold(self):
+        c, _, _ = self.weighted(7, 6, seed=0)
+        span = float(c.max() - c.min())
+        assert pb._scaling_stages(c, 3e-3 * span, True) == []  # from zero potentials: as fast
+        assert pb._scaling_stages(c, 2.9e-3 * span, True) == pb._epsilon_schedule(c, 2.9e-3 * span, True)
+        assert len(pb._scaling_stages(c, 2.9e-3 * span, True)) == 9
+        assert pb._scaling_stages(c, 1e-4 * span, False) == []
+
     def test_fast_form_survives_a_kernel_that_underflows(self):
         x, y = self.clouds()
         c = pb.cost_matrix(x, y)
