@@ -19,6 +19,23 @@ def soup(file: Path) -> BeautifulSoup:
     return _parse(str(file), file.stat().st_mtime)
 
 
+@functools.cache
+def _anchors(path: str, mtime: float) -> frozenset[str]:
+    page = _parse(path, mtime)
+    found = {tag["id"] for tag in page.find_all(id=True)}
+    found |= {tag["name"] for tag in page.find_all(attrs={"name": True})}
+    return frozenset(found)
+
+
+def anchors(file: Path) -> frozenset[str]:
+    """Every ``id`` and ``name`` in a page: what a link's ``#fragment`` can point at.
+
+    Read once per page (and build): a page with many links into a long page, such as the API
+    reference linking to its own entries, would otherwise search that page once per link.
+    """
+    return _anchors(str(file), file.stat().st_mtime)
+
+
 def forward_target(site: Path, page: str) -> str | None:
     """Where a ``<meta http-equiv="refresh">`` page forwards to, relative to ``site``."""
     meta = soup(site / page).find("meta", attrs={"http-equiv": re.compile("^refresh$", re.I)})
