@@ -19,6 +19,23 @@ def soup(file: Path) -> BeautifulSoup:
     return _parse(str(file), file.stat().st_mtime)
 
 
+@functools.cache
+def _anchors(path: str, mtime: float) -> frozenset[str]:
+    page = _parse(path, mtime)
+    found = {tag["id"] for tag in page.find_all(id=True)}
+    found |= {tag["name"] for tag in page.find_all(attrs={"name": True})}
+    return frozenset(found)
+
+
+def anchors(file: Path) -> frozenset[str]:
+    """Every ``id`` and ``name`` in a page: what a link's ``#fragment`` can point at.
+
+    Read once per page (and build): a page with many links into a long page, such as the API
+    reference linking to its own entries, would otherwise search that page once per link.
+    """
+    return _anchors(str(file), file.stat().st_mtime)
+
+
 def forward_target(site: Path, page: str) -> str | None:
     """Where a ``<meta http-equiv="refresh">`` page forwards to, relative to ``site``."""
     meta = soup(site / page).find("meta", attrs={"http-equiv": re.compile("^refresh$", re.I)})
@@ -89,12 +106,25 @@ RAW_MARKUP = re.compile(
 VERBATIM = "pre, code, kbd, samp, div.cell_input, div.cell_output, div.highlight, div.output, dt.sig"
 
 
+# Each page's prose is read by three checks (raw markup, e-notation, quoted numbers); it is
+# extracted once per parsed page. The page itself is kept with its entry, so a key (the
+# object's id) is never reused for another page while the entry exists.
+_PROSE: dict[int, tuple[BeautifulSoup, tuple[str, ...]]] = {}
+
+
 def prose_text(page_soup: BeautifulSoup) -> list[str]:
     """The text of a page's prose: its article without code cells, outputs or literal code.
 
     Typeset math is included as its TeX source (the text MathJax reads), so markup left
     inside math is found too.
     """
+    entry = _PROSE.get(id(page_soup))
+    if entry is None or entry[0] is not page_soup:
+        entry = _PROSE[id(page_soup)] = (page_soup, tuple(_prose_text(page_soup)))
+    return list(entry[1])
+
+
+def _prose_text(page_soup: BeautifulSoup) -> list[str]:
     content = article(page_soup)
     if content is None:
         return []

@@ -17,19 +17,12 @@ from urllib.parse import urlsplit
 
 import pytest
 from browser import site_pages
-from sitepages import resolve, soup
+from sitepages import anchors, resolve, soup
 
 RESOURCE_ATTRIBUTES = {"a": "href", "link": "href", "img": "src", "script": "src", "iframe": "src",
                        "source": "src", "video": "src", "audio": "src", "embed": "src", "object": "data"}
 NOT_FETCHED = ("mailto:", "tel:", "javascript:", "data:")
 CSS_URL = re.compile(r"""url\(\s*(['"]?)([^'")]+)\1\s*\)|@import\s+(['"])([^'"]+)\3""")
-
-
-def _ids(file: Path) -> set[str]:
-    page = soup(file)
-    found = {tag["id"] for tag in page.find_all(id=True)}
-    found |= {tag["name"] for tag in page.find_all(attrs={"name": True})}
-    return found
 
 
 def link_problems(site: Path, page: str) -> list[str]:
@@ -51,7 +44,7 @@ def link_problems(site: Path, page: str) -> list[str]:
                 file = file / "index.html"
             if not file.is_file():
                 problems.append(f"<{tag_name} {attribute}={href!r}>: {target} does not exist")
-            elif fragment and file.suffix == ".html" and fragment not in _ids(file):
+            elif fragment and file.suffix == ".html" and fragment not in anchors(file):
                 problems.append(f"<{tag_name} {attribute}={href!r}>: no id {fragment!r} in {target}")
     return problems
 
