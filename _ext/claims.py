@@ -28,6 +28,10 @@ from pathlib import Path
 
 import yaml
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from generated import write_or_check  # noqa: E402
+
 ROOT = Path(__file__).resolve().parents[1]
 BOOK = ROOT / "book"
 REGISTRY = BOOK / "appendix" / "claims.yml"
@@ -283,18 +287,11 @@ def _chapter_title(folder: str) -> str:
 
 
 def main(argv: list[str]) -> int:
-    text = render(load())
-    if "--check" in argv:
-        if not OUTPUT.is_file() or OUTPUT.read_text(encoding="utf-8") != text:
-            print(
-                f"{OUTPUT.relative_to(ROOT)} is not what {REGISTRY.relative_to(ROOT)} gives: "
-                "run python _ext/claims.py"
-            )
-            return 1
-        return 0
-    OUTPUT.write_text(text, encoding="utf-8")
-    print(f"wrote {OUTPUT.relative_to(ROOT)}")
-    return 0
+    stale = (
+        f"{OUTPUT.relative_to(ROOT)} is not what {REGISTRY.relative_to(ROOT)} gives: "
+        "run python _ext/claims.py"
+    )
+    return write_or_check(OUTPUT, render(load()), argv, stale=stale, root=ROOT)
 
 
 if __name__ == "__main__":

@@ -40,6 +40,10 @@ from lossbook import probabilistic as P  # noqa: E402
 from lossbook import regression as R  # noqa: E402
 from lossbook import sequence as S  # noqa: E402
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from generated import write_or_check  # noqa: E402
+
 F64 = torch.float64
 
 
@@ -517,15 +521,8 @@ def render(rows: list[dict]) -> str:
 
 
 def main(argv: list[str]) -> int:
-    page = render(table())
-    if "--check" in argv:
-        if OUTPUT.read_text(encoding="utf-8") != page:
-            print(f"{OUTPUT.relative_to(ROOT)} is stale: run python _ext/conformance.py", file=sys.stderr)
-            return 1
-        return 0
-    OUTPUT.write_text(page, encoding="utf-8")
-    print(f"wrote {OUTPUT.relative_to(ROOT)}")
-    return 0
+    stale = f"{OUTPUT.relative_to(ROOT)} is stale: run python _ext/conformance.py"
+    return write_or_check(OUTPUT, render(table()), argv, stale=stale, root=ROOT)
 
 
 if __name__ == "__main__":
