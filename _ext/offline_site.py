@@ -14,7 +14,8 @@ browser.
 
 *Student edition*: with ``LOSSBOOK_EDITION=student`` in the environment (``make student``)
 sphinx-exercise's ``hide_solutions`` is switched on, so the exercises' solutions are left
-out of the pages (and out of the search index), and the title says which edition it is.
+out of the pages (and out of the search index), so are the code cells tagged ``solution``
+(a solution's own computation), and the title says which edition it is.
 The page sources are not published (they hold the solutions); instead the site ships the
 *student notebooks* (``scripts/student-notebooks.py``: every exercise, no solution, no output)
 under ``notebooks/``, and each notebook page's download button points to its student notebook.
@@ -28,6 +29,7 @@ import shutil
 import sys
 from pathlib import Path
 
+from docutils import nodes
 from sphinx.application import Sphinx
 from sphinx.config import Config
 from sphinx.errors import ExtensionError
@@ -120,6 +122,16 @@ def _write_student_notebooks(app: Sphinx) -> None:
     module.write_all(Path(app.outdir) / STUDENT_NOTEBOOKS)
 
 
+def _drop_solution_cells(app: Sphinx, doctree) -> None:
+    """In the student edition, leave out the code cells tagged ``solution`` (a solution's own
+    computation, which ``scripts/student-notebooks.py`` removes from the student notebooks too)."""
+    if edition() != "student":
+        return
+    for cell in list(doctree.findall(nodes.container)):
+        if "tag_solution" in cell.get("classes", []):
+            cell.parent.remove(cell)
+
+
 def _build_finished(app: Sphinx, exception: Exception | None) -> None:
     if exception is not None or app.builder.format != "html":
         return
@@ -132,6 +144,7 @@ def _build_finished(app: Sphinx, exception: Exception | None) -> None:
 def setup(app: Sphinx) -> dict:
     app.connect("config-inited", _config_inited, priority=900)
     app.connect("builder-inited", _builder_inited)
+    app.connect("doctree-read", _drop_solution_cells)
     app.connect("html-page-context", _html_page_context, priority=900)
     app.connect("html-page-context", _student_download_button, priority=600)
     app.connect("build-finished", _build_finished)

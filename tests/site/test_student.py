@@ -66,7 +66,11 @@ def instructor_solutions(site) -> dict[str, set[str]]:
         copy = type(page_soup)(str(page_soup), "html.parser")
         for block in copy.select("div.solution"):
             block.decompose()
-        elsewhere = normalise(copy.get_text(" "))
+        # the page's text, and its code as written (highlighting splits a token such as
+        # ``-1e-9`` across spans, which get_text(" ") would part, while a student notebook's
+        # source keeps it whole)
+        code = " ".join(pre.get_text() for pre in copy.select("pre"))
+        elsewhere = normalise(copy.get_text(" ") + " " + code)
         runs = set()
         for block in page_blocks:
             runs |= {w for w in windows(solution_body_text(block)) if w not in elsewhere}
