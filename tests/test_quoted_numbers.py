@@ -24,13 +24,12 @@ from pathlib import Path
 
 import pytest
 
-from lossbook.notebook import FORMATTED
+from lossbook.notebook import FORMATTED, eval_expressions
 
 ROOT = Path(__file__).resolve().parents[1]
 BOOK = ROOT / "book"
 NOTEBOOKS = sorted(p for p in BOOK.rglob("*.ipynb") if ".ipynb_checkpoints" not in p.parts)
 ROLE = re.compile(r"\{glue(?::\w+)?\}`(?:(?P<path>[^`:]+\.ipynb)::)?(?P<key>[\w-]+)(?::(?P<spec>[^`]*))?`")
-EVAL = re.compile(r"\{eval\}`([^`]*)`")
 # The two forms an {eval} role may take: a glued value, or a glued value formatted.
 GLUED = re.compile(r"glued\.(?P<key>[A-Za-z_]\w*)")
 GLUED_FORMATTED = re.compile(r'f"\{glued\.(?P<key>[A-Za-z_]\w*):(?P<spec>[^{}"]+)\}"')
@@ -81,7 +80,7 @@ def eval_problems(cells: list[dict], name: str) -> list[str]:
             continue
         if ROLE.search(source):
             found.append(f"{name}, cell {index}: a glue role in a notebook; quote with {{eval}}`glued.key`")
-        expressions = EVAL.findall(source)
+        expressions = eval_expressions(source)
         stored = cell.get("metadata", {}).get("user_expressions", [])
         if [s.get("expression") for s in stored] != expressions:
             found.append(
