@@ -10,10 +10,11 @@ at, and :func:`running_average` forms the averaged iterates whose guarantees dif
 last iterate's (both introduced in Chapter 8, convergence properties).
 
 The notebooks' other shared loops live here too: :func:`fit_linear` (a linear model fitted
-exactly by :func:`lbfgs`), :func:`train` (a fixed number of updates of a torch optimiser, the
-training loop of every small model in the book), and the full-batch objective and gradient of
-a linear model, :func:`linear_objective`, :func:`linear_gradient` and
-:func:`autograd_gradient`, that the first-order loops take.
+exactly by :func:`lbfgs`), :func:`minimize` (one free parameter tensor fitted the same way),
+:func:`train` (a fixed number of updates of a torch optimiser, the training loop of every
+small model in the book), and the full-batch objective and gradient of a linear model,
+:func:`linear_objective`, :func:`linear_gradient` and :func:`autograd_gradient`, that the
+first-order loops take, with :func:`with_intercept` for its design matrix.
 """
 
 from __future__ import annotations
@@ -34,10 +35,12 @@ __all__ = [
     "linear_gradient",
     "linear_objective",
     "linear_svm_dual",
+    "minimize",
     "running_average",
     "sgd",
     "subgradient_method",
     "train",
+    "with_intercept",
 ]
 
 RATE_KINDS = ("linear", "power")
@@ -261,11 +264,55 @@ def lbfgs(
         return float(objective())
 
 
+def minimize(
+    objective: Callable[[torch.Tensor], torch.Tensor],
+    start: torch.Tensor,
+    *,
+    max_iter: int = 200,
+    tolerance_grad: float = 1e-10,
+    tolerance_change: float = 1e-9,
+) -> torch.Tensor:
+    r"""The minimiser of ``objective(theta)`` found by :func:`lbfgs` from ``theta = start``.
+
+    For the experiments that fit one free parameter tensor rather than a model: the logits
+    that minimise a loss against a fixed target (what a loss asks the scores to become),
+    or the log-variances of an uncertainty weighting. ``start`` is copied, not changed.
+
+    Args:
+        objective: ``objective(theta)``, a scalar tensor.
+        start: the starting point, a floating-point tensor of any shape.
+        max_iter, tolerance_grad, tolerance_change: :func:`lbfgs`'s settings.
+
+    Returns:
+        The fitted ``theta``, detached, with ``start``'s shape, dtype and device.
+
+    Introduced in Chapter 3 (cross-entropy, "the minimiser is the empirical distribution").
+
+    Examples:
+        >>> import torch
+        >>> from lossbook.optim import minimize
+        >>> target = torch.tensor([1.0, -2.0], dtype=torch.float64)
+        >>> theta = minimize(lambda t: ((t - target) ** 2).sum(), torch.zeros(2, dtype=torch.float64))
+        >>> [round(float(v), 8) for v in theta]
+        [1.0, -2.0]
+    """
+    theta = as_float_tensor(start, "start").detach().clone().requires_grad_(True)
+    lbfgs(
+        lambda: objective(theta),
+        [theta],
+        max_iter=max_iter,
+        tolerance_grad=tolerance_grad,
+        tolerance_change=tolerance_change,
+    )
+    return theta.detach()
+
+
 def fit_linear(
     loss: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
     x: torch.Tensor,
     y: torch.Tensor,
     *,
+    outputs: int | None = None,
     max_iter: int = 200,
     tolerance_grad: float = 1e-10,
     tolerance_change: float = 1e-9,
@@ -274,19 +321,23 @@ def fit_linear(
 
     The book's way to compare losses by their *minimisers* on one data set: each loss fits
     the same linear scorer from the same start, :math:`w = 0`, :math:`b = 0` (in ``x``'s
-    dtype and on its device), to convergence.
+    dtype and on its device), to convergence. With ``outputs=K`` the scorer has one
+    column per class, the softmax regression of a multi-class loss.
 
     Args:
         loss: ``loss(score, y)``, a scalar: the mean loss of the scores ``x @ w + b``
-            (shape ``(n,)``) against ``y``.
+            (shape ``(n,)``, or ``(n, K)`` with ``outputs=K``) against ``y``.
         x: features, shape ``(n, d)``, floating point.
         y: targets, passed to ``loss`` as they are.
+        outputs: the number of scores per sample, ``K``; ``None`` for one score.
         max_iter, tolerance_grad, tolerance_change: :func:`lbfgs`'s settings.
 
     Returns:
-        ``(w, b)``, detached: ``w`` of shape ``(d,)`` and the scalar ``b``.
+        ``(w, b)``, detached: ``w`` of shape ``(d,)`` and the scalar ``b``, or, with
+        ``outputs=K``, ``w`` of shape ``(d, K)`` and ``b`` of shape ``(K,)``.
 
-    Introduced in Chapter 3 (focal loss, "an imbalanced experiment").
+    Introduced in Chapter 3 (focal loss, "an imbalanced experiment"); ``outputs`` in
+    Chapter 3 (cross-entropy, "class imbalance").
 
     Examples:
         >>> import torch
@@ -296,12 +347,17 @@ def fit_linear(
         >>> w, b = fit_linear(lambda s, t: ((s - t) ** 2).mean(), x, y, tolerance_change=1e-14)
         >>> round(float(w[0]), 8), round(float(b), 8)
         (2.0, 1.0)
+        >>> from lossbook.classification import cross_entropy
+        >>> w, b = fit_linear(cross_entropy, x, torch.tensor([0, 1, 1]), outputs=2)
+        >>> w.shape, b.shape
+        (torch.Size([1, 2]), torch.Size([2]))
     """
     x = as_float_tensor(x, "x")
     if x.ndim != 2:
         raise ValueError(f"x must have shape (n, d); got {tuple(x.shape)}")
-    w = torch.zeros(x.shape[1], dtype=x.dtype, device=x.device, requires_grad=True)
-    b = torch.zeros((), dtype=x.dtype, device=x.device, requires_grad=True)
+    shape = () if outputs is None else (check_positive_int(outputs, "outputs"),)
+    w = torch.zeros(x.shape[1], *shape, dtype=x.dtype, device=x.device, requires_grad=True)
+    b = torch.zeros(shape, dtype=x.dtype, device=x.device, requires_grad=True)
     lbfgs(
         lambda: loss(x @ w + b, y),
         [w, b],
@@ -374,6 +430,34 @@ def train(
 
 
 # --------------------------------------------------------------------------- full-batch objectives
+
+
+def with_intercept(x: torch.Tensor) -> torch.Tensor:
+    r"""The design matrix :math:`[x, 1]`: ``x`` with a column of ones appended.
+
+    A linear model :math:`	heta^	op [x, 1]` is the scorer :math:`w^	op x + b` with
+    :math:`	heta = (w, b)`, so :func:`linear_objective` and :func:`linear_gradient` fit the
+    intercept with the weights (and a penalty on :math:`w` alone masks the last entry).
+
+    Args:
+        x: features, shape ``(n, d)``, floating point.
+
+    Returns:
+        Shape ``(n, d + 1)``, in ``x``'s dtype and on its device.
+
+    Introduced in Chapter 3 (cross-entropy, "convexity and the separable case").
+
+    Examples:
+        >>> import torch
+        >>> from lossbook.optim import with_intercept
+        >>> with_intercept(torch.tensor([[2.0], [3.0]]))
+        tensor([[2., 1.],
+                [3., 1.]])
+    """
+    x = as_float_tensor(x, "x")
+    if x.ndim != 2:
+        raise ValueError(f"x must have shape (n, d); got {tuple(x.shape)}")
+    return torch.cat([x, torch.ones(len(x), 1, dtype=x.dtype, device=x.device)], dim=1)
 
 
 def linear_objective(loss: Callable[..., torch.Tensor], x: torch.Tensor, y: torch.Tensor, **loss_options):

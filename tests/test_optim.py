@@ -10,7 +10,7 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from lossbook import optim
+from lossbook import classification, optim
 
 
 class TestFitRate:
@@ -181,6 +181,60 @@ class TestFitLinear:
     def test_rejects_one_dimensional_features(self):
         with pytest.raises(ValueError, match=r"^x must have shape \(n, d\); got \(3,\)$"):
             optim.fit_linear(lambda s, t: s.sum(), torch.zeros(3), torch.zeros(3))
+
+    def test_outputs_fits_a_softmax_regression(self):
+        """outputs=K is the (d, K) weights and (K,) biases fitted by lbfgs from zero, by hand."""
+        g = torch.Generator().manual_seed(3)
+        x = torch.randn(60, 2, generator=g, dtype=torch.float64)
+        y = torch.randint(0, 3, (60,), generator=g)
+        w, b = optim.fit_linear(classification.cross_entropy, x, y, outputs=3, max_iter=20)
+        w2 = torch.zeros(2, 3, dtype=torch.float64, requires_grad=True)
+        b2 = torch.zeros(3, dtype=torch.float64, requires_grad=True)
+        optim.lbfgs(lambda: classification.cross_entropy(x @ w2 + b2, y), [w2, b2], max_iter=20)
+        assert w.shape == (2, 3) and b.shape == (3,)
+        assert torch.equal(w, w2.detach()) and torch.equal(b, b2.detach())
+
+    @pytest.mark.parametrize("outputs", [0, 2.0, True])
+    def test_rejects_bad_outputs(self, outputs):
+        with pytest.raises(ValueError, match="^outputs must be a positive int"):
+            optim.fit_linear(lambda s, t: s.sum(), torch.zeros(3, 1), torch.zeros(3), outputs=outputs)
+
+
+class TestMinimize:
+    def test_is_lbfgs_on_a_copy_of_the_start(self):
+        target = torch.tensor([0.5, 0.3, 0.2], dtype=torch.float64)
+        start = torch.zeros(3, dtype=torch.float64)
+        theta = optim.minimize(lambda t: classification.cross_entropy(t, target), start, max_iter=7)
+        by_hand = torch.zeros(3, dtype=torch.float64, requires_grad=True)
+        optim.lbfgs(lambda: classification.cross_entropy(by_hand, target), [by_hand], max_iter=7)
+        assert torch.equal(theta, by_hand.detach()) and not theta.requires_grad
+        assert torch.equal(start, torch.zeros(3, dtype=torch.float64))  # the start is not moved
+
+    def test_finds_the_minimiser(self):
+        target = torch.tensor([0.5, 0.3, 0.2], dtype=torch.float64)
+        theta = optim.minimize(
+            lambda t: classification.cross_entropy(t, target),
+            torch.zeros(3, dtype=torch.float64),
+            tolerance_grad=1e-13,
+            tolerance_change=1e-16,
+        )
+        torch.testing.assert_close(torch.softmax(theta, 0), target, atol=1e-8, rtol=0)
+
+    def test_rejects_a_non_tensor_start(self):
+        with pytest.raises(TypeError, match="^start must be"):
+            optim.minimize(lambda t: t.sum(), "zeros")
+
+
+class TestWithIntercept:
+    def test_appends_a_column_of_ones(self):
+        x = torch.arange(6.0, dtype=torch.float64).reshape(3, 2)
+        out = optim.with_intercept(x)
+        assert out.dtype == torch.float64 and out.shape == (3, 3)
+        assert torch.equal(out[:, :2], x) and torch.equal(out[:, 2], torch.ones(3, dtype=torch.float64))
+
+    def test_rejects_one_dimensional_features(self):
+        with pytest.raises(ValueError, match=r"^x must have shape \(n, d\); got \(3,\)$"):
+            optim.with_intercept(torch.zeros(3))
 
 
 class TestTrain:
