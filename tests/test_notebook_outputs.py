@@ -9,6 +9,7 @@ exempt cells stay under 5 % of the book's code cells.
 
 from __future__ import annotations
 
+import ast
 import json
 from pathlib import Path
 
@@ -62,3 +63,54 @@ def test_stored_as_a_clean_top_to_bottom_run(path):
     for cell in cells:
         assert "execution" not in cell.get("metadata", {}), "per-cell execution timestamps are stored"
         assert all(o["output_type"] != "error" for o in cell.get("outputs", [])), "".join(cell["source"])[:80]
+
+
+# Cells stay short so prose and code alternate; a longer computation is split where the text
+# has something to say about its next step.
+MAX_CELL_LINES = 30
+
+
+def _non_blank_lines(cell: dict) -> int:
+    return sum(1 for line in "".join(cell["source"]).splitlines() if line.strip())
+
+
+def _only_glues(cell: dict) -> bool:
+    """Every statement is a glue(...) call, or a loop of them: nothing a reader needs to see."""
+
+    def glues(stmt) -> bool:
+        if isinstance(stmt, ast.For):
+            return all(glues(s) for s in stmt.body) and not stmt.orelse
+        return (
+            isinstance(stmt, ast.Expr)
+            and isinstance(stmt.value, ast.Call)
+            and isinstance(stmt.value.func, ast.Name)
+            and stmt.value.func.id == "glue"
+        )
+
+    body = ast.parse("".join(cell["source"])).body
+    return bool(body) and all(glues(s) for s in body)
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.relative_to(BOOK).as_posix())
+def test_code_cells_are_short(path):
+    long = [(_non_blank_lines(c), "".join(c["source"])[:60]) for c in _code_cells(path)]
+    long = [(n, start) for n, start in long if n > MAX_CELL_LINES]
+    assert not long, f"code cells over {MAX_CELL_LINES} non-blank lines: {long}"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.relative_to(BOOK).as_posix())
+def test_glue_only_cells_hide_their_input(path):
+    shown = [
+        "".join(c["source"])[:60]
+        for c in _code_cells(path)
+        if _only_glues(c) and "hide-input" not in _tags(c)
+    ]
+    assert not shown, f"cells that only glue values, not tagged hide-input: {shown}"
+
+
+def test_the_cell_rules_flag_what_they_should():
+    cell = lambda src: {"source": src}  # noqa: E731
+    assert _only_glues(cell('glue("a", 1.0)\nfor k in "bc":\n    glue(k, 2.0)\n'))
+    assert not _only_glues(cell('glue("a", 1.0)\nprint("a")\n'))
+    assert not _only_glues(cell("x = 1\n"))
+    assert _non_blank_lines(cell("a = 1\n\n\nb = 2\n")) == 2
