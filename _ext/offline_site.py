@@ -6,11 +6,15 @@
 site, so no page asks a CDN for anything and the site reads from a zip of ``_build/html``.
 A build without the files fails with the command that installs them.
 
-*Clean pages*: no script included twice on a page (sphinx-thebe adds its configuration twice,
-which is a ``SyntaxError`` in every page's console). The favicon and the theme's default colour
-mode, which need no code, are settings in ``_config.yml`` (``html.favicon``,
-``html_context.default_mode``). The site tests in ``tests/site`` check all of this in a real
-browser.
+*Clean pages*: no script included twice on a page. sphinx-thebe registers its inline
+configuration (``const THEBE_JS_URL = ...``) after the builder is set up; Sphinx 7 then lists
+that inline script twice, once with the file name ``None`` and once with ``''``, and the second
+``const`` is a ``SyntaxError`` in every page's console. That is the Sphinx bug fixed by
+https://github.com/sphinx-doc/sphinx/pull/13402 (Sphinx 8.2); Jupyter Book 1 requires
+Sphinx 7, so the book keeps the de-duplication until it can move to a fixed Sphinx. The
+favicon and the theme's default colour mode, which need no code, are settings in
+``_config.yml`` (``html.favicon``, ``html_context.default_mode``). The site tests in
+``tests/site`` check all of this in a real browser.
 
 *Student edition*: with ``LOSSBOOK_EDITION=student`` in the environment (``make student``)
 sphinx-exercise's ``hide_solutions`` is switched on, so the exercises' solutions are left
@@ -77,7 +81,11 @@ def _builder_inited(app: Sphinx) -> None:
 
 
 def _html_page_context(app: Sphinx, pagename: str, templatename: str, context: dict, doctree) -> None:
-    """Drop repeated <script> entries (the same file or the same inline body) from a page."""
+    """Drop repeated <script> entries (the same file or the same inline body) from a page.
+
+    An inline script's file name is ``None`` in one entry and ``''`` in its duplicate
+    (sphinx-doc/sphinx#13402), so both count as ``''`` here.
+    """
     scripts = context.get("script_files")
     if not scripts:
         return
