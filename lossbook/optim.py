@@ -435,8 +435,8 @@ def train(
 def with_intercept(x: torch.Tensor) -> torch.Tensor:
     r"""The design matrix :math:`[x, 1]`: ``x`` with a column of ones appended.
 
-    A linear model :math:`	heta^	op [x, 1]` is the scorer :math:`w^	op x + b` with
-    :math:`	heta = (w, b)`, so :func:`linear_objective` and :func:`linear_gradient` fit the
+    A linear model :math:`\theta^\top [x, 1]` is the scorer :math:`w^\top x + b` with
+    :math:`\theta = (w, b)`, so :func:`linear_objective` and :func:`linear_gradient` fit the
     intercept with the weights (and a penalty on :math:`w` alone masks the last entry).
 
     Args:

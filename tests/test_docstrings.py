@@ -58,3 +58,14 @@ def test_examples_run_as_shown(name, monkeypatch):
         runner.run(test, out=report.append)
     result = runner.summarize(verbose=False)
     assert result.failed == 0, "".join(report)
+
+
+@pytest.mark.parametrize("name", MODULES)
+def test_docstrings_hold_no_control_characters(name):
+    """A backslash lost from a docstring's maths (``\\theta`` read as a tab and ``heta``) shows as
+    broken text in the API reference: no docstring may hold a control character."""
+    module = importlib.import_module(f"lossbook.{name}")
+    docs = {"module": module.__doc__ or ""}
+    docs |= {fn: getattr(module, fn).__doc__ or "" for fn in public_functions(module)}
+    bad = {where: repr(doc[:60]) for where, doc in docs.items() if any(c < " " and c != "\n" for c in doc)}
+    assert not bad, f"control characters in docstrings: {bad}"
