@@ -146,7 +146,8 @@ def two_gaussians(
     d = _check_count(d, "d")
     check_in_range(positive_fraction, "positive_fraction", 0.0, 1.0)
     g = generator(seed)
-    y = (torch.rand(n, generator=g) < positive_fraction).long()
+    # The labels' uniforms in float32 whatever `dtype` or torch's default: one seed, one data set.
+    y = (torch.rand(n, generator=g, dtype=torch.float32) < positive_fraction).long()
     centre = torch.zeros(d, dtype=dtype)
     centre[0] = distance / 2
     x = torch.randn(n, d, generator=g, dtype=dtype) + torch.where(y[:, None] == 1, centre, -centre)
@@ -502,7 +503,7 @@ def ctc_batch(
     if int(shortest.max()) > T:
         raise ValueError(f"input_length {T} is shorter than a target needs ({int(shortest.max())} frames)")
     if vary_lengths:
-        u = torch.rand(N, generator=g)
+        u = torch.rand(N, generator=g, dtype=torch.float32)  # not torch's default dtype: one seed, one batch
         input_lengths = shortest + (u * (T - shortest + 1)).long().clamp(max=T - shortest)
     else:
         input_lengths = torch.full((N,), T, dtype=torch.long)

@@ -1,5 +1,6 @@
 """The package's foundation: version, lazy chapter modules, device helper, style, data, optimisation loops."""
 
+import inspect
 import math
 
 import matplotlib
@@ -178,6 +179,56 @@ class TestData:
         assert abs(float(y.double().mean()) - 0.1) < 0.01
         assert abs(float(x[y == 1, 0].mean()) - 2.0) < 0.05
         assert abs(float(x[y == 0, 0].mean()) + 2.0) < 0.05
+
+    # Every seeded generator with its simplest arguments: the data must not depend on torch's
+    # default dtype (a notebook that sets it, or a learner who does, gets the book's data).
+    SEEDED = {
+        "linear_regression": (20,),
+        "noisy_sine": (20,),
+        "two_gaussians": (20,),
+        "gaussian_classes": (20,),
+        "location_sample": ((4, 5),),
+        "conditioned_least_squares": (20, 3),
+        "contaminated_sample": (3, 10),
+        "heteroscedastic_regression": (20,),
+        "clustered_data": (20,),
+        "correlated_gaussians": (20,),
+        "digit_strings": (4, 5),
+        "ctc_batch": (12, 4, 5, 3),
+        "ring_of_gaussians": (20,),
+        "linear_gaussian_latent": (20,),
+        "ordinal_regression": (20,),
+        "outlier_regression": (20,),
+    }
+    KEYWORDS = {
+        "conditioned_least_squares": {"condition_number": 3.0},
+        "contaminated_sample": {"fraction": 0.2},
+    }
+
+    def test_every_seeded_generator_is_listed(self):
+        seeded = {
+            name
+            for name, fn in vars(data).items()
+            if inspect.isfunction(fn)
+            and fn.__module__ == data.__name__
+            and "seed" in inspect.signature(fn).parameters
+        }
+        assert seeded - {"generator"} == set(self.SEEDED)
+
+    @pytest.mark.parametrize("name", sorted(SEEDED))
+    def test_data_do_not_depend_on_the_default_dtype(self, name):
+        fn = getattr(data, name)
+        make = lambda: fn(*self.SEEDED[name], seed=3, **self.KEYWORDS.get(name, {}))  # noqa: E731
+        as_tuple = lambda out: out if isinstance(out, tuple) else (out,)  # noqa: E731
+        reference = as_tuple(make())
+        before = torch.get_default_dtype()
+        try:
+            torch.set_default_dtype(torch.float64)
+            changed = as_tuple(make())
+        finally:
+            torch.set_default_dtype(before)
+        for a, b in zip(reference, changed, strict=True):
+            assert a.dtype == b.dtype and torch.equal(a, b), name
 
     def test_two_gaussians_rejects_bad_fraction(self):
         with pytest.raises(ValueError, match=r"^positive_fraction must be in \[0, 1\]; got 1.5$"):
