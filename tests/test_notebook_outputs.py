@@ -114,3 +114,12 @@ def test_the_cell_rules_flag_what_they_should():
     assert not _only_glues(cell('glue("a", 1.0)\nprint("a")\n'))
     assert not _only_glues(cell("x = 1\n"))
     assert _non_blank_lines(cell("a = 1\n\n\nb = 2\n")) == 2
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.relative_to(BOOK).as_posix())
+def test_float64_is_named_one_way(path):
+    """``f64 = torch.float64`` and ``dtype=f64`` / ``.to(f64)``: no global default, no ``.double()``."""
+    cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
+    text = "".join("".join(c["source"]) for c in cells)
+    for other in ("set_default_dtype", ".double()"):
+        assert other not in text, f"{other} in {path.name}: name float64 as f64 (CONTRIBUTING.md)"
