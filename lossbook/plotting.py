@@ -185,6 +185,34 @@ def plot_loss_and_gradient(
     return fig, axes
 
 
+def plot_reference_slopes(ax, k, slopes: Sequence[str] = ("1/2", "1")) -> None:
+    r"""Grey guide lines :math:`k^{-s}` on a log-log ``ax``, one per slope ``s``, labelled.
+
+    The rate figures compare a measured gap with the rates the theory names: a sublinear
+    rate :math:`O(k^{-s})` is a straight line of slope :math:`-s` on a log-log plot, and
+    the guides show the slopes to compare against. ``slopes`` are given as strings
+    (``"1/2"``, ``"1"``, ``"2"``) so the label reads as written; the first is dotted, the
+    next dashed, then dash-dotted.
+
+    Introduced in Chapter 8 (convergence properties, "rates and how to measure them").
+
+    Examples:
+        >>> import matplotlib.pyplot as plt
+        >>> import numpy as np
+        >>> from lossbook.plotting import plot_reference_slopes
+        >>> fig, ax = plt.subplots()
+        >>> plot_reference_slopes(ax, np.arange(1, 100))
+        >>> [line.get_label() for line in ax.get_lines()]
+        ['slope $-1/2$', 'slope $-1$']
+        >>> plt.close(fig)
+    """
+    k = np.asarray(k, dtype=float)
+    for s, style in zip(slopes, (":", "--", "-."), strict=False):
+        num, _, den = s.partition("/")
+        power = float(num) / float(den or 1)
+        ax.loglog(k, 1 / k**power, color=PALETTE["grey"], lw=1, ls=style, label=f"slope $-{s}$")
+
+
 def plot_reliability(ax, confidence, correct, *, n_bins: int = 10, min_count: int = 1, **style):
     """A reliability curve on ``ax``: each bin's mean confidence against its observed frequency.
 

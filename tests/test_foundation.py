@@ -114,6 +114,17 @@ class TestPlotting:
         np.testing.assert_allclose(axes[1].get_lines()[0].get_ydata(), 2 * x)
         plt.close(fig)
 
+    def test_reference_slopes_are_power_laws(self):
+        k = np.arange(1.0, 50.0)
+        fig, ax = plt.subplots()
+        plotting.plot_reference_slopes(ax, k, slopes=("1/2", "1", "2"))
+        lines = ax.get_lines()
+        assert [line.get_label() for line in lines] == ["slope $-1/2$", "slope $-1$", "slope $-2$"]
+        for line, power in zip(lines, (0.5, 1.0, 2.0), strict=True):
+            np.testing.assert_allclose(line.get_ydata(), k**-power, rtol=1e-15)
+        assert [line.get_linestyle() for line in lines] == [":", "--", "-."]
+        plt.close(fig)
+
     def test_plot_reliability_draws_the_populated_bins(self):
         conf = torch.tensor([0.05, 0.15, 0.15, 0.95, 0.91, 0.97], dtype=torch.float64)
         correct = torch.tensor([0, 1, 0, 1, 1, 0])
