@@ -123,3 +123,39 @@ def test_float64_is_named_one_way(path):
     text = "".join("".join(c["source"]) for c in cells)
     for other in ("set_default_dtype", ".double()"):
         assert other not in text, f"{other} in {path.name}: name float64 as f64 (CONTRIBUTING.md)"
+
+
+def _is_figure_cell(cell: dict) -> tuple[bool, bool]:
+    """(draws a figure, carries a caption, a name and alt text)."""
+    draws = any("image/png" in o.get("data", {}) for o in cell.get("outputs", []))
+    meta = cell.get("metadata", {}).get("mystnb", {})
+    described = all(
+        (
+            meta.get("figure", {}).get("caption"),
+            meta.get("figure", {}).get("name"),
+            meta.get("image", {}).get("alt"),
+        )
+    )
+    return draws, described
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.relative_to(BOOK).as_posix())
+def test_every_figure_has_its_caption_name_and_alt_text(path):
+    """The caption and alt text sit on the cell that draws the figure, and only there."""
+    wrong = []
+    for cell in _code_cells(path):
+        draws, described = _is_figure_cell(cell)
+        if draws != described:
+            wrong.append(
+                ("a figure without its caption, name or alt" if draws else "a caption without a figure")
+                + ": "
+                + "".join(cell["source"])[:60]
+            )
+    assert not wrong, wrong
+
+
+def test_the_figure_rule_flags_a_bare_figure():
+    png = {"outputs": [{"output_type": "display_data", "data": {"image/png": "..."}}], "metadata": {}}
+    assert _is_figure_cell(png) == (True, False)
+    meta = {"figure": {"caption": "c", "name": "fig-x"}, "image": {"alt": "a"}}
+    assert _is_figure_cell({"outputs": [], "metadata": {"mystnb": meta}}) == (False, True)
